@@ -1,0 +1,57 @@
+"""Composition root: settings -> engine -> unit-of-work factory -> FastAPI app (API + web)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from phasegate import __version__
+from phasegate.config import Settings, get_settings
+from phasegate.domain.errors import InvalidInput
+from phasegate.store import db
+from phasegate.store.uow import UnitOfWork
+
+
+def uow_factory_for(engine: Engine) -> Callable[[], UnitOfWork]:
+    def factory() -> UnitOfWork:
+        return UnitOfWork.for_engine(engine)
+
+    return factory
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """The whole web application: ``/api/v1`` (JSON, OpenAPI) and the pages."""
+    from phasegate.api.app import create_api
+    from phasegate.web.app import install_web
+
+    settings = settings or get_settings()
+    engine = engine or db.make_engine(settings.database_url)
+    if not db.is_up_to_date(engine):
+        raise InvalidInput(
+            f"database {engine.url.render_as_string(hide_password=True)} is not at the current "
+            "schema; run `phasegate init` first"
+        )
+    uow_factory = uow_factory_for(engine)
+
+    app = FastAPI(
+        title="phasegate", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.uow_factory = uow_factory
+
+    api = create_api()
+    api.state.settings = settings
+    api.state.engine = engine
+    api.state.uow_factory = uow_factory
+    app.mount("/api/v1", api)
+
+    install_web(app)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory phasegate.app:create_app_from_env``."""
+    return create_app()

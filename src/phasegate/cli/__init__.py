@@ -1,0 +1,1 @@
+"""Typer command-line interface: parses, calls one service, renders."""

@@ -1,0 +1,124 @@
+"""Rendering of command results as a Rich table, exact JSON or CSV.
+
+``--format json`` is exact and machine-readable: floats are not rounded and keys stay snake_case.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import enum
+import io
+import json
+import math
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn results (dataclasses, enums, dates, NumPy scalars) into JSON-ready values.
+
+    Non-finite floats become ``null``: JSON has no NaN or infinity.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, str | bytes):
+        return value
+    if isinstance(value, Iterable):
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # NumPy scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(to_jsonable(data), indent=2, allow_nan=False)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)
+
+
+def emit_rows(
+    rows: Sequence[Mapping[str, Any]],
+    fmt: OutputFormat,
+    *,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+) -> None:
+    """Print a list of records in the chosen format."""
+    cols = list(columns) if columns is not None else (list(rows[0].keys()) if rows else [])
+    if fmt is OutputFormat.JSON:
+        sys.stdout.write(dump_json(list(rows)) + "\n")
+    elif fmt is OutputFormat.CSV:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(cols)
+        for row in rows:
+            plain = to_jsonable({c: row.get(c) for c in cols})
+            writer.writerow(
+                [
+                    ""
+                    if plain[c] is None
+                    else _cell(plain[c])
+                    if isinstance(plain[c], list)
+                    else plain[c]
+                    for c in cols
+                ]
+            )
+        sys.stdout.write(buf.getvalue())
+    else:
+        table = Table(title=title, header_style="bold")
+        for c in cols:
+            table.add_column(c.replace("_", " "))
+        for row in rows:
+            table.add_row(*(_cell(row.get(c)) for c in cols))
+        console.print(table)
+
+
+def emit_record(record: Mapping[str, Any], fmt: OutputFormat, *, title: str | None = None) -> None:
+    """Print one record: JSON as an object, CSV as one row, a table as field/value pairs."""
+    if fmt is OutputFormat.JSON:
+        sys.stdout.write(dump_json(record) + "\n")
+    elif fmt is OutputFormat.CSV:
+        emit_rows([record], fmt)
+    else:
+        table = Table(title=title, show_header=False)
+        table.add_column("field", style="bold")
+        table.add_column("value")
+        for key, value in record.items():
+            if isinstance(value, list | dict):
+                continue
+            table.add_row(key.replace("_", " "), _cell(value))
+        console.print(table)

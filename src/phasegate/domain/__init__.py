@@ -1,0 +1,1 @@
+"""Pure domain: phases, enums, value objects and the error family. Standard library only."""

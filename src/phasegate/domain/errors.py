@@ -1,0 +1,61 @@
+"""The one error family. Services raise these; each adapter translates them in one table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one input field: where (``loc``) and why (``message``)."""
+
+    loc: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"loc": self.loc, "message": self.message}
+
+
+@dataclass(eq=False)
+class PhasegateError(Exception):
+    """Base of every error the product raises on purpose."""
+
+    message: str
+    fields: list[FieldError] = field(default_factory=list)
+
+    kind = "error"
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(PhasegateError):
+    """The named record does not exist."""
+
+    kind = "not_found"
+
+
+class InvalidInput(PhasegateError, ValueError):
+    """The input breaks a rule; ``fields`` says which field and why."""
+
+    kind = "invalid_input"
+
+
+class Conflict(PhasegateError):
+    """The change collides with existing data (a duplicate key, a stale state)."""
+
+    kind = "conflict"
+
+
+class GateBlocked(PhasegateError):
+    """A phase change was asked for without a gate decision that allows it."""
+
+    kind = "gate_blocked"
+
+
+def invalid(loc: str, message: str) -> InvalidInput:
+    """Shorthand for an ``InvalidInput`` about a single field."""
+    return InvalidInput(f"{loc}: {message}", [FieldError(loc, message)])

@@ -1,0 +1,162 @@
+"""Products and what defines them: revisions, requirements, characteristics (specifications)."""
+
+from __future__ import annotations
+
+from phasegate.domain.errors import FieldError, NotFound
+from phasegate.services.crud import Resource
+from phasegate.store.models import Characteristic, Product, Requirement, Revision, Station
+from phasegate.store.uow import UnitOfWork
+
+
+def _check_product(uow: UnitOfWork, p: Product) -> list[FieldError]:
+    errors = []
+    if p.target_unit_cost is not None and p.target_unit_cost <= 0:
+        errors.append(FieldError("target_unit_cost", f"{p.target_unit_cost} must be positive"))
+    if p.target_annual_volume is not None and p.target_annual_volume <= 0:
+        errors.append(
+            FieldError("target_annual_volume", f"{p.target_annual_volume} must be positive")
+        )
+    if p.key and not p.key.replace("-", "").replace("_", "").isalnum():
+        errors.append(FieldError("key", f"{p.key!r} may hold only letters, digits, - and _"))
+    return errors
+
+
+PRODUCTS = Resource(
+    name="product",
+    model=Product,
+    required=("key", "name"),
+    optional=("description", "target_unit_cost", "target_annual_volume", "target_launch_date"),
+    immutable=("key",),
+    unique=(("key",),),
+    filters=("phase", "key"),
+    search=("key", "name", "description"),
+    order_by=("key",),
+    check=_check_product,
+    describe=lambda p: p.key,
+)
+
+
+def _check_requirement(uow: UnitOfWork, r: Requirement) -> list[FieldError]:
+    errors = []
+    for name, low, high in (
+        ("rice_reach", 0.0, None),
+        ("rice_impact", 0.0, None),
+        ("rice_confidence", 0.0, 1.0),
+        ("rice_effort", 0.0, None),
+    ):
+        value = getattr(r, name)
+        if value is None:
+            continue
+        if value < low or (name in ("rice_effort", "rice_impact") and value == 0):
+            errors.append(FieldError(name, f"{value} must be {'positive' if low == 0 else ''}"))
+        if high is not None and value > high:
+            errors.append(FieldError(name, f"{value} must be a fraction from 0 to 1"))
+    return errors
+
+
+def rice_score(r: Requirement) -> float | None:
+    """RICE = reach x impact x confidence / effort (Intercom's prioritisation score)."""
+    parts = (r.rice_reach, r.rice_impact, r.rice_confidence, r.rice_effort)
+    if any(p is None for p in parts) or not r.rice_effort:
+        return None
+    return r.rice_reach * r.rice_impact * r.rice_confidence / r.rice_effort  # type: ignore[operator]
+
+
+REVISIONS = Resource(
+    name="revision",
+    model=Revision,
+    required=("product_id", "code"),
+    optional=("description", "status", "released_on"),
+    immutable=("product_id",),
+    references={"product_id": Product},
+    unique=(("product_id", "code"),),
+    filters=("product_id", "status"),
+    order_by=("product_id", "code"),
+    describe=lambda r: r.code,
+)
+
+REQUIREMENTS = Resource(
+    name="requirement",
+    model=Requirement,
+    required=("product_id", "key", "title"),
+    optional=(
+        "description",
+        "priority",
+        "source",
+        "status",
+        "rice_reach",
+        "rice_impact",
+        "rice_confidence",
+        "rice_effort",
+    ),
+    immutable=("product_id",),
+    references={"product_id": Product},
+    unique=(("product_id", "key"),),
+    filters=("product_id", "priority", "status", "source"),
+    search=("key", "title", "description"),
+    order_by=("product_id", "key"),
+    check=_check_requirement,
+    describe=lambda r: r.key,
+)
+
+
+def _check_characteristic(uow: UnitOfWork, c: Characteristic) -> list[FieldError]:
+    errors = []
+    if c.lsl is not None and c.usl is not None and c.lsl >= c.usl:
+        errors.append(FieldError("usl", f"usl ({c.usl}) must be greater than lsl ({c.lsl})"))
+    elif c.target is not None:
+        if c.lsl is not None and c.target < c.lsl:
+            errors.append(FieldError("target", f"target ({c.target}) is below lsl ({c.lsl})"))
+        if c.usl is not None and c.target > c.usl:
+            errors.append(FieldError("target", f"target ({c.target}) is above usl ({c.usl})"))
+    if c.ctq and c.lsl is None and c.usl is None:
+        errors.append(FieldError("ctq", "a CTQ characteristic needs at least one spec limit"))
+    return errors
+
+
+CHARACTERISTICS = Resource(
+    name="characteristic",
+    model=Characteristic,
+    required=("product_id", "name"),
+    optional=(
+        "unit",
+        "lsl",
+        "usl",
+        "target",
+        "ctq",
+        "requirement_id",
+        "station_id",
+        "description",
+    ),
+    immutable=("product_id",),
+    references={"product_id": Product, "requirement_id": Requirement, "station_id": Station},
+    unique=(("product_id", "name"),),
+    filters=("product_id", "ctq", "requirement_id", "station_id"),
+    search=("name", "description"),
+    order_by=("product_id", "name"),
+    check=_check_characteristic,
+    describe=lambda c: c.name,
+)
+
+
+def product_by_key(uow: UnitOfWork, key: str) -> Product:
+    """The product with this key (case-insensitive), or ``NotFound``."""
+    from sqlalchemy import func, select
+
+    with uow:
+        product = uow.session.scalar(select(Product).where(func.lower(Product.key) == key.lower()))
+        if product is None:
+            raise NotFound(f"product {key!r} does not exist")
+        return product
+
+
+def resolve_product(uow: UnitOfWork, ref: str | int) -> Product:
+    """A product by id (an int or digits) or by key."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        with uow:
+            product = uow.session.get(Product, int(ref))
+            if product is not None:
+                return product
+        if isinstance(ref, int):
+            raise NotFound(f"product {ref} does not exist")
+    return product_by_key(uow, str(ref))

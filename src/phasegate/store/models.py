@@ -1,0 +1,489 @@
+"""Typed SQLAlchemy models. ORM classes are singular, tables plural; enums store their value.
+
+``Measurement`` is the big table: its keys and indexes serve per-characteristic queries
+(``characteristic_id, measured_at``), per-unit history (``unit_id``) and per-run detail
+(``test_run_id``). ``BuildCharacteristicStat`` and ``BuildStationStat`` are running aggregates
+kept up to date at ingest, so dashboards and gates read summary rows, not measurements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum as PyEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from phasegate.domain.enums import (
+    Allocation,
+    AuditAction,
+    BuildStatus,
+    Disposition,
+    FeedbackSource,
+    Fidelity,
+    FindingCategory,
+    FindingStatus,
+    GateOutcome,
+    Outcome,
+    PartnerKind,
+    Phase,
+    Priority,
+    RequirementSource,
+    RequirementStatus,
+    RevisionStatus,
+    Severity,
+    Technique,
+    UnitStatus,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite's INTEGER PRIMARY KEY is its rowid; BIGINT would lose autoincrement there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"datetime {value.isoformat()} has no time zone; use UTC")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def enum_column(enum: type[PyEnum], **kwargs: Any) -> Any:
+    return mapped_column(
+        SAEnum(
+            enum,
+            native_enum=False,
+            length=32,
+            values_callable=lambda e: [m.value for m in e],
+            validate_strings=True,
+        ),
+        **kwargs,
+    )
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Timestamped:
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Product(Timestamped, Base):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    phase: Mapped[Phase] = enum_column(Phase, default=Phase.PROTOTYPE, index=True)
+    target_unit_cost: Mapped[float | None] = mapped_column(Float)
+    target_annual_volume: Mapped[int | None] = mapped_column(Integer)
+    target_launch_date: Mapped[dt.date | None] = mapped_column(Date)
+
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="product", order_by="Revision.code"
+    )
+    builds: Mapped[list[Build]] = relationship(back_populates="product")
+
+
+class Revision(Timestamped, Base):
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("product_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[RevisionStatus] = enum_column(RevisionStatus, default=RevisionStatus.DRAFT)
+    released_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    product: Mapped[Product] = relationship(back_populates="revisions")
+
+
+class Requirement(Timestamped, Base):
+    __tablename__ = "requirements"
+    __table_args__ = (UniqueConstraint("product_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[Priority] = enum_column(Priority, default=Priority.SHOULD)
+    source: Mapped[RequirementSource] = enum_column(
+        RequirementSource, default=RequirementSource.CUSTOMER
+    )
+    status: Mapped[RequirementStatus] = enum_column(
+        RequirementStatus, default=RequirementStatus.PROPOSED
+    )
+    rice_reach: Mapped[float | None] = mapped_column(Float)
+    rice_impact: Mapped[float | None] = mapped_column(Float)
+    rice_confidence: Mapped[float | None] = mapped_column(Float)
+    rice_effort: Mapped[float | None] = mapped_column(Float)
+
+
+class Partner(Timestamped, Base):
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[PartnerKind] = enum_column(PartnerKind)
+    capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    phases_served: Mapped[list[str]] = mapped_column(JSON, default=list)
+    country: Mapped[str] = mapped_column(String(80), default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Line(Timestamped, Base):
+    __tablename__ = "lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    stations: Mapped[list[Station]] = relationship(
+        back_populates="line", order_by="Station.sequence"
+    )
+    partner: Mapped[Partner | None] = relationship()
+
+
+class Station(Timestamped, Base):
+    __tablename__ = "stations"
+    __table_args__ = (
+        UniqueConstraint("line_id", "name"),
+        UniqueConstraint("line_id", "sequence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    sequence: Mapped[int] = mapped_column(Integer)
+    equipment: Mapped[str] = mapped_column(String(200), default="")
+    servers: Mapped[int] = mapped_column(Integer, default=1)
+    planned_cycle_time_s: Mapped[float | None] = mapped_column(Float)
+
+    line: Mapped[Line] = relationship(back_populates="stations")
+
+
+class Characteristic(Timestamped, Base):
+    __tablename__ = "characteristics"
+    __table_args__ = (UniqueConstraint("product_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    lsl: Mapped[float | None] = mapped_column(Float)
+    usl: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    ctq: Mapped[bool] = mapped_column(Boolean, default=False)
+    requirement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("requirements.id", ondelete="SET NULL")
+    )
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="SET NULL"))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    requirement: Mapped[Requirement | None] = relationship()
+    station: Mapped[Station | None] = relationship()
+
+
+class Build(Timestamped, Base):
+    __tablename__ = "builds"
+    __table_args__ = (UniqueConstraint("product_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    phase: Mapped[Phase] = enum_column(Phase)
+    status: Mapped[BuildStatus] = enum_column(BuildStatus, default=BuildStatus.PLANNED)
+    fidelity: Mapped[Fidelity | None] = enum_column(Fidelity, nullable=True)
+    technique: Mapped[Technique | None] = enum_column(Technique, nullable=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("lines.id"))
+    planned_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    actual_quantity: Mapped[int | None] = mapped_column(Integer)
+    budget: Mapped[float | None] = mapped_column(Float)
+    actual_cost: Mapped[float | None] = mapped_column(Float)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    purpose: Mapped[str] = mapped_column(Text, default="")
+
+    product: Mapped[Product] = relationship(back_populates="builds")
+    revision: Mapped[Revision] = relationship()
+    partner: Mapped[Partner | None] = relationship()
+    line: Mapped[Line | None] = relationship()
+
+
+class Unit(Timestamped, Base):
+    __tablename__ = "units"
+    __table_args__ = (
+        UniqueConstraint("product_id", "serial"),
+        Index("ix_units_build_id_status", "build_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    build_id: Mapped[int] = mapped_column(ForeignKey("builds.id", ondelete="CASCADE"))
+    serial: Mapped[str] = mapped_column(String(80), index=True)
+    status: Mapped[UnitStatus] = enum_column(UnitStatus, default=UnitStatus.IN_PROCESS)
+    allocation: Mapped[Allocation] = enum_column(Allocation, default=Allocation.UNALLOCATED)
+
+    build: Mapped[Build] = relationship()
+
+
+class StationPass(Base):
+    __tablename__ = "station_passes"
+    __table_args__ = (
+        Index("ix_station_passes_station_id_started_at", "station_id", "started_at"),
+        Index("ix_station_passes_unit_id_started_at", "unit_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    operator: Mapped[str] = mapped_column(String(80), default="")
+    result: Mapped[Outcome] = enum_column(Outcome)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+
+    station: Mapped[Station] = relationship()
+
+
+class TestRun(Base):
+    __tablename__ = "test_runs"
+    __table_args__ = (Index("ix_test_runs_unit_id_started_at", "unit_id", "started_at"),)
+    __test__ = False  # not a pytest class
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="SET NULL"))
+    procedure: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[Outcome] = enum_column(Outcome)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    operator: Mapped[str] = mapped_column(String(80), default="")
+    source: Mapped[str] = mapped_column(String(40), default="")
+    source_id: Mapped[str] = mapped_column(String(200), unique=True)
+
+    station: Mapped[Station | None] = relationship()
+
+
+class Measurement(Base):
+    __tablename__ = "measurements"
+    __table_args__ = (
+        Index("ix_measurements_characteristic_id_measured_at", "characteristic_id", "measured_at"),
+        Index("ix_measurements_unit_id", "unit_id"),
+        Index("ix_measurements_test_run_id", "test_run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    test_run_id: Mapped[int] = mapped_column(ForeignKey("test_runs.id", ondelete="CASCADE"))
+    # Denormalised from the test run so per-unit and per-characteristic reads need no join.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    characteristic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("characteristics.id", ondelete="SET NULL")
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float | None] = mapped_column(Float)
+    text_value: Mapped[str | None] = mapped_column(String(400))
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    lsl: Mapped[float | None] = mapped_column(Float)
+    usl: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[Outcome] = enum_column(Outcome, default=Outcome.UNSET)
+    measured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class BuildCharacteristicStat(Base):
+    """Running aggregate of one characteristic's measurements in one build."""
+
+    __tablename__ = "build_characteristic_stats"
+
+    build_id: Mapped[int] = mapped_column(
+        ForeignKey("builds.id", ondelete="CASCADE"), primary_key=True
+    )
+    characteristic_id: Mapped[int] = mapped_column(
+        ForeignKey("characteristics.id", ondelete="CASCADE"), primary_key=True
+    )
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[float] = mapped_column(Float, default=0.0)
+    total_sq: Mapped[float] = mapped_column(Float, default=0.0)
+    minimum: Mapped[float | None] = mapped_column(Float)
+    maximum: Mapped[float | None] = mapped_column(Float)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    below_lsl: Mapped[int] = mapped_column(BigInteger, default=0)
+    above_usl: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class BuildStationStat(Base):
+    """Running aggregate of station passes of one build at one station."""
+
+    __tablename__ = "build_station_stats"
+
+    build_id: Mapped[int] = mapped_column(
+        ForeignKey("builds.id", ondelete="CASCADE"), primary_key=True
+    )
+    station_id: Mapped[int] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    passes: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_attempts: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_pass_ok: Mapped[int] = mapped_column(BigInteger, default=0)
+    failures: Mapped[int] = mapped_column(BigInteger, default=0)
+    cycle_time_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    cycle_time_total_s: Mapped[float] = mapped_column(Float, default=0.0)
+    cycle_time_total_sq: Mapped[float] = mapped_column(Float, default=0.0)
+    cycle_time_min_s: Mapped[float | None] = mapped_column(Float)
+    cycle_time_max_s: Mapped[float | None] = mapped_column(Float)
+
+
+class DefectCode(Base):
+    __tablename__ = "defect_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    description: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str] = mapped_column(String(80), default="")
+
+
+class Defect(Base):
+    __tablename__ = "defects"
+    __table_args__ = (Index("ix_defects_defect_code_id_found_at", "defect_code_id", "found_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="SET NULL"))
+    defect_code_id: Mapped[int] = mapped_column(ForeignKey("defect_codes.id"))
+    severity: Mapped[Severity] = enum_column(Severity)
+    disposition: Mapped[Disposition] = enum_column(Disposition, default=Disposition.PENDING)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    defect_code: Mapped[DefectCode] = relationship()
+    station: Mapped[Station | None] = relationship()
+
+
+class Finding(Timestamped, Base):
+    __tablename__ = "findings"
+    __table_args__ = (Index("ix_findings_product_id_status", "product_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
+    build_id: Mapped[int | None] = mapped_column(ForeignKey("builds.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[FindingCategory] = enum_column(FindingCategory)
+    severity: Mapped[Severity] = enum_column(Severity)
+    status: Mapped[FindingStatus] = enum_column(FindingStatus, default=FindingStatus.OPEN)
+    owner: Mapped[str] = mapped_column(String(120), default="")
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    corrective_action: Mapped[str] = mapped_column(Text, default="")
+    fixed_in_revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
+    opened_on: Mapped[dt.date | None] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    revision: Mapped[Revision | None] = relationship(foreign_keys=[revision_id])
+    fixed_in_revision: Mapped[Revision | None] = relationship(foreign_keys=[fixed_in_revision_id])
+
+
+class Feedback(Timestamped, Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
+    requirement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("requirements.id", ondelete="SET NULL")
+    )
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id", ondelete="SET NULL"))
+    source: Mapped[FeedbackSource] = enum_column(FeedbackSource)
+    author: Mapped[str] = mapped_column(String(120), default="")
+    rating: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    received_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    revision: Mapped[Revision | None] = relationship()
+
+
+class GateDecision(Base):
+    """A recorded decision at a stage gate; the only way a product changes phase."""
+
+    __tablename__ = "gate_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    from_phase: Mapped[Phase] = enum_column(Phase)
+    to_phase: Mapped[Phase] = enum_column(Phase)
+    outcome: Mapped[GateOutcome] = enum_column(GateOutcome)
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[str] = mapped_column(String(120))
+    rationale: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_entity_type_entity_id", "entity_type", "entity_id"),
+        Index("ix_audit_events_product_id_occurred_at", "product_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[AuditAction] = enum_column(AuditAction)
+    entity_type: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[int | None] = mapped_column(BigInteger)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    summary: Mapped[str] = mapped_column(String(400), default="")
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
