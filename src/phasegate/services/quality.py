@@ -12,9 +12,9 @@ from phasegate.store.uow import UnitOfWork
 
 def _check_finding(uow: UnitOfWork, f: Finding) -> list[FieldError]:
     errors = []
-    if f.status is not None and not f.status.is_open and f.status is not FindingStatus.WONT_FIX:
-        if not f.corrective_action:
-            errors.append(FieldError("corrective_action", f"a {f.status.value} finding needs one"))
+    closing = f.status is not None and not f.status.is_open
+    if closing and f.status is not FindingStatus.WONT_FIX and not f.corrective_action:
+        errors.append(FieldError("corrective_action", f"a {f.status.value} finding needs one"))
     if f.status in (FindingStatus.VERIFIED, FindingStatus.CLOSED) and not f.root_cause:
         errors.append(FieldError("root_cause", f"a {f.status.value} finding needs one"))
     if f.opened_on and f.closed_on and f.closed_on < f.opened_on:

@@ -1,0 +1,106 @@
+"""``phasegate init``, ``demo`` and ``serve``: set up the database, load the demo, run the app."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from phasegate.cli import context
+from phasegate.cli.context import _first_line
+from phasegate.cli.main import app
+from phasegate.cli.output import OutputFormat, console, emit_record
+from phasegate.domain.errors import InvalidInput
+from phasegate.store import db
+
+
+def _migrate() -> tuple[str, str | None, str | None]:
+    eng = context.engine(migrated=False)
+    shown = eng.url.render_as_string(hide_password=True)
+    try:
+        before = db.current_revision(eng)
+        db.upgrade(eng)
+    except InvalidInput:
+        raise
+    except Exception as error:
+        raise InvalidInput(f"cannot initialise database {shown}: {_first_line(error)}") from error
+    return shown, before, db.current_revision(eng)
+
+
+@app.command("init", help="Create or upgrade the database schema (safe to run again).")
+def init(
+    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="Output format."),
+) -> None:
+    shown, before, after = _migrate()
+    emit_record(
+        {
+            "database": shown,
+            "schema_before": before,
+            "schema_now": after,
+            "changed": before != after,
+        },
+        fmt,
+        title="Database",
+    )
+
+
+@app.command("demo", help="Load the demo: three products, one in each phase (migrates first).")
+def demo(
+    reset: bool = typer.Option(False, "--reset", help="Delete all data and load the demo anew."),
+    seed: int = typer.Option(2026, "--seed", help="Seed of the deterministic generator."),
+    fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="Output format."),
+) -> None:
+    from phasegate.demo.loader import load_demo
+
+    _migrate()
+    eng = context.engine()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=fmt is not OutputFormat.TABLE,
+        disable=fmt is not OutputFormat.TABLE,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(description: str, completed: int, total: int) -> None:
+            if description not in tasks:
+                tasks[description] = bar.add_task(description, total=total)
+            bar.update(tasks[description], completed=completed, total=total)
+
+        started = time.perf_counter()
+        summary = load_demo(eng, reset=reset, seed=seed, progress=progress)
+        elapsed = time.perf_counter() - started
+    record = context_summary(summary)
+    record.setdefault("seconds", elapsed)
+    emit_record(record, fmt, title="Demo loaded")
+
+
+def context_summary(summary: object) -> dict[str, object]:
+    from phasegate.cli.output import to_jsonable
+
+    data = to_jsonable(summary)
+    return data if isinstance(data, dict) else {"summary": data}
+
+
+@app.command("serve", help="Run the web app and the API (http://HOST:PORT, API under /api/v1).")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    reload: bool = typer.Option(False, "--reload", help="Restart on code changes."),
+) -> None:
+    import uvicorn
+
+    context.engine()  # fail early, with one line, when the database is not ready
+    console.print(f"phasegate on [bold]http://{host}:{port}[/bold]  (API: /api/v1/docs)")
+    uvicorn.run(
+        "phasegate.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        log_level="info",
+    )

@@ -1,0 +1,250 @@
+"""The audited create/read/update/list services, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+from tests.factories import (
+    make_build,
+    make_characteristic,
+    make_finding,
+    make_line,
+    make_product,
+    make_revision,
+    make_unit,
+)
+
+from phasegate.domain.enums import AuditAction, Phase, Priority, Technique
+from phasegate.domain.errors import Conflict, InvalidInput, NotFound
+from phasegate.services import builds, crud, products, quality
+from phasegate.store.models import AuditEvent
+from phasegate.store.uow import UnitOfWork
+
+
+def _events(uow: UnitOfWork, entity_type: str) -> list[AuditEvent]:
+    with uow:
+        stmt = select(AuditEvent).where(AuditEvent.entity_type == entity_type)
+        return list(uow.session.scalars(stmt.order_by(AuditEvent.id)))
+
+
+def test_create_coerces_text_input_and_audits(uow: UnitOfWork) -> None:
+    product = crud.create(
+        uow,
+        products.PRODUCTS,
+        {
+            "key": "AQM-1",
+            "name": "Air-quality monitor",
+            "target_unit_cost": "42.50",
+            "target_annual_volume": "20000",
+            "target_launch_date": "2027-03-01",
+        },
+        actor="ann",
+    )
+    assert product.phase is Phase.PROTOTYPE
+    assert product.target_unit_cost == 42.5
+    assert product.target_annual_volume == 20000
+    assert product.target_launch_date == dt.date(2027, 3, 1)
+    assert product.created_at.tzinfo is not None
+    (event,) = _events(uow, "products")
+    assert (event.action, event.actor, event.entity_id) == (AuditAction.CREATE, "ann", product.id)
+    assert event.after is not None and event.after["key"] == "AQM-1"
+    assert event.product_id == product.id
+
+
+def test_update_records_only_changed_fields(uow: UnitOfWork) -> None:
+    product = make_product(uow, key="AQM")
+    crud.update(uow, products.PRODUCTS, product.id, {"name": "Renamed"}, actor="bob")
+    update = _events(uow, "products")[-1]
+    assert update.action is AuditAction.UPDATE
+    assert update.before == {"name": product.name}
+    assert update.after == {"name": "Renamed"}
+
+
+def test_unchanged_update_writes_no_event(uow: UnitOfWork) -> None:
+    product = make_product(uow)
+    crud.update(uow, products.PRODUCTS, product.id, {"name": product.name}, actor="bob")
+    assert len(_events(uow, "products")) == 1
+
+
+def test_phase_cannot_be_set_directly(uow: UnitOfWork) -> None:
+    product = make_product(uow)
+    with pytest.raises(InvalidInput) as caught:
+        crud.update(uow, products.PRODUCTS, product.id, {"phase": "production"}, actor="x")
+    assert caught.value.fields[0].loc == "phase"
+    assert "not a field of product" in caught.value.fields[0].message
+
+
+def test_key_is_immutable(uow: UnitOfWork) -> None:
+    product = make_product(uow)
+    with pytest.raises(InvalidInput, match="key: cannot be changed after creation"):
+        crud.update(uow, products.PRODUCTS, product.id, {"key": "OTHER"}, actor="x")
+
+
+def test_every_bad_field_is_named_at_once(uow: UnitOfWork) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        crud.create(
+            uow,
+            products.PRODUCTS,
+            {"key": "K", "name": "N", "target_unit_cost": "cheap", "colour": "red"},
+            actor="x",
+        )
+    locs = {f.loc for f in caught.value.fields}
+    assert locs == {"target_unit_cost", "colour"}
+    assert "'cheap' is not a valid float" in str(caught.value)
+
+
+def test_required_fields(uow: UnitOfWork) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        crud.create(uow, products.PRODUCTS, {"key": "K"}, actor="x")
+    assert [f.loc for f in caught.value.fields] == ["name"]
+
+
+def test_enum_values_are_checked_and_listed(uow: UnitOfWork) -> None:
+    product = make_product(uow)
+    with pytest.raises(InvalidInput, match="'urgent' is not one of: must, should, could, wont"):
+        crud.create(
+            uow,
+            products.REQUIREMENTS,
+            {"product_id": product.id, "key": "R1", "title": "t", "priority": "urgent"},
+            actor="x",
+        )
+
+
+def test_duplicate_key_is_a_conflict(uow: UnitOfWork) -> None:
+    make_product(uow, key="DUP")
+    with pytest.raises(Conflict, match="key='DUP' already exists"):
+        make_product(uow, key="DUP")
+
+
+def test_characteristic_limits(uow: UnitOfWork) -> None:
+    product = make_product(uow)
+    with pytest.raises(InvalidInput, match=r"usl \(1.0\) must be greater than lsl \(2.0\)"):
+        make_characteristic(uow, product, lsl=2.0, usl=1.0)
+    with pytest.raises(InvalidInput, match=r"target \(5.0\) is above usl"):
+        make_characteristic(uow, product, lsl=1.0, usl=2.0, target=5.0)
+    with pytest.raises(InvalidInput, match="CTQ characteristic needs at least one spec limit"):
+        make_characteristic(uow, product, lsl=None, usl=None, ctq=True)
+    one_sided = make_characteristic(uow, product, lsl=None, usl=50.0, ctq="yes")
+    assert one_sided.ctq is True and one_sided.lsl is None
+
+
+def test_references_must_exist_and_share_the_product(uow: UnitOfWork) -> None:
+    first, second = make_product(uow), make_product(uow)
+    rev_of_second = make_revision(uow, second)
+    with pytest.raises(InvalidInput, match="revisions 999999 does not exist"):
+        make_build(uow, product_id=first.id, revision_id=999999)
+    with pytest.raises(InvalidInput, match="belongs to another product"):
+        make_build(uow, product_id=first.id, revision_id=rev_of_second.id)
+
+
+def test_build_rules(uow: UnitOfWork) -> None:
+    product = make_product(uow)
+    with pytest.raises(InvalidInput) as caught:
+        make_build(
+            uow,
+            product_id=product.id,
+            phase="pilot",
+            fidelity="low",
+            planned_quantity=0,
+            start_date="2026-05-02",
+            end_date="2026-05-01",
+        )
+    assert {f.loc for f in caught.value.fields} == {
+        "fidelity",
+        "line_id",
+        "planned_quantity",
+        "end_date",
+    }
+    line = make_line(uow)
+    pilot = make_build(
+        uow,
+        product_id=product.id,
+        phase="pilot",
+        fidelity=None,
+        technique="pcb_assembly",
+        line_id=line.id,
+    )
+    assert pilot.technique is Technique.PCB_ASSEMBLY
+
+
+def test_unit_serial_unique_per_product(uow: UnitOfWork) -> None:
+    build = make_build(uow)
+    make_unit(uow, build, serial="SN1")
+    with pytest.raises(Conflict):
+        make_unit(uow, build, serial="SN1")
+    other = make_build(uow)
+    assert make_unit(uow, other, serial="SN1").serial == "SN1"
+
+
+def test_finding_closure_needs_root_cause_and_action(uow: UnitOfWork) -> None:
+    product = make_product(uow)
+    finding = make_finding(uow, product)
+    with pytest.raises(InvalidInput) as caught:
+        crud.update(uow, quality.FINDINGS, finding.id, {"status": "closed"}, actor="q")
+    assert {f.loc for f in caught.value.fields} == {"corrective_action", "root_cause"}
+    closed = crud.update(
+        uow,
+        quality.FINDINGS,
+        finding.id,
+        {"status": "closed", "root_cause": "thin wall", "corrective_action": "add rib"},
+        actor="q",
+    )
+    assert not closed.status.is_open
+
+
+def test_feedback_rating_range(uow: UnitOfWork) -> None:
+    product = make_product(uow)
+    with pytest.raises(InvalidInput, match=r"6 is outside 1\.\.5"):
+        crud.create(
+            uow,
+            quality.FEEDBACK,
+            {"product_id": product.id, "source": "tester", "rating": 6},
+            actor="x",
+        )
+
+
+def test_requirement_rice_score(uow: UnitOfWork) -> None:
+    product = make_product(uow)
+    req = crud.create(
+        uow,
+        products.REQUIREMENTS,
+        {
+            "product_id": product.id,
+            "key": "R1",
+            "title": "Battery lasts a week",
+            "priority": "must",
+            "rice_reach": 2000,
+            "rice_impact": 2,
+            "rice_confidence": 0.8,
+            "rice_effort": 4,
+        },
+        actor="pm",
+    )
+    assert req.priority is Priority.MUST
+    # RICE = 2000 x 2 x 0.8 / 4
+    assert products.rice_score(req) == pytest.approx(800.0)
+    with pytest.raises(InvalidInput, match="rice_confidence"):
+        crud.update(uow, products.REQUIREMENTS, req.id, {"rice_confidence": 80}, actor="pm")
+
+
+def test_get_unknown_is_not_found(uow: UnitOfWork) -> None:
+    with pytest.raises(NotFound, match="build 424242 does not exist"):
+        crud.get(uow, builds.BUILDS, 424242)
+    with pytest.raises(NotFound, match="product 'NOPE' does not exist"):
+        products.resolve_product(uow, "NOPE")
+
+
+def test_list_filters_search_and_pages(uow: UnitOfWork) -> None:
+    for i in range(7):
+        make_product(uow, key=f"LIST-{i}", name="Sensor hub" if i % 2 else "Lamp")
+    page = crud.list_page(uow, products.PRODUCTS, q="sensor", limit=2)
+    assert page.total == 3 and len(page.items) == 2
+    rest = crud.list_page(uow, products.PRODUCTS, q="sensor", limit=2, offset=2)
+    assert [p.key for p in rest.items] == ["LIST-5"]
+    assert crud.list_page(uow, products.PRODUCTS, filters={"phase": "pilot"}).total == 0
+    with pytest.raises(InvalidInput, match="cannot filter product by name"):
+        crud.list_page(uow, products.PRODUCTS, filters={"name": "x"})
+    with pytest.raises(InvalidInput, match="limit"):
+        crud.list_page(uow, products.PRODUCTS, limit=0)
