@@ -51,9 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print("Aborted.")
         return 1
     except click.ClickException as usage:
-        prefix = ""
-        if usage.ctx is not None:
-            prefix = f"{usage.ctx.command_path}: "
+        ctx = getattr(usage, "ctx", None)
+        prefix = f"{ctx.command_path}: " if ctx is not None else ""
         err_console.print(f"Error: {prefix}{usage.format_message()}", markup=False, highlight=False)
         return usage.exit_code
     except KeyboardInterrupt:

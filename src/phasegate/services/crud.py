@@ -44,7 +44,7 @@ class Resource(Generic[M]):
     search: tuple[str, ...] = ()
     order_by: tuple[str, ...] = ("id",)
     check: Callable[[UnitOfWork, M], list[FieldError]] | None = None
-    describe: Callable[[M], str] = field(default=lambda obj: f"#{obj.id}")  # type: ignore[attr-defined]
+    describe: Callable[[M], str] = field(default=lambda obj: f"#{obj.id}")
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -65,7 +65,7 @@ class Page(Generic[M]):
 
 def coerce(resource: Resource[Any], name: str, value: Any) -> Any:
     """Convert ``value`` to the type of column ``name``; ``InvalidInput`` says why not."""
-    column = resource.model.__table__.columns[name]  # type: ignore[attr-defined]
+    column = resource.model.__table__.columns[name]
     if value is None or (isinstance(value, str) and value == "" and column.nullable):
         if not column.nullable:
             raise _bad(name, "is required")

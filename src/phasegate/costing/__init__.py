@@ -1,0 +1,1 @@
+"""Unit-cost roll-up, learning curves, tooling amortisation. Pure."""

@@ -1,0 +1,1 @@
+"""Gate plans, criteria and their evaluation over an Evidence object. Pure."""

@@ -1,0 +1,1 @@
+"""Line model, takt, bottleneck and balance, discrete-event simulation. Pure."""

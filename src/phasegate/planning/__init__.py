@@ -1,0 +1,1 @@
+"""Production scheduling over orders and lines (OR-Tools CP-SAT). Pure."""
