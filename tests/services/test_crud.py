@@ -6,6 +6,12 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select
+
+from phasegate.domain.enums import AuditAction, Phase, Priority, Technique
+from phasegate.domain.errors import Conflict, InvalidInput, NotFound
+from phasegate.services import builds, crud, products, quality
+from phasegate.store.models import AuditEvent
+from phasegate.store.uow import UnitOfWork
 from tests.factories import (
     make_build,
     make_characteristic,
@@ -15,12 +21,6 @@ from tests.factories import (
     make_revision,
     make_unit,
 )
-
-from phasegate.domain.enums import AuditAction, Phase, Priority, Technique
-from phasegate.domain.errors import Conflict, InvalidInput, NotFound
-from phasegate.services import builds, crud, products, quality
-from phasegate.store.models import AuditEvent
-from phasegate.store.uow import UnitOfWork
 
 
 def _events(uow: UnitOfWork, entity_type: str) -> list[AuditEvent]:

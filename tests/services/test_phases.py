@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from tests.factories import make_product
 
 from phasegate.domain.enums import AuditAction, GateOutcome, Phase
 from phasegate.domain.errors import GateBlocked, InvalidInput
 from phasegate.services import phases, products
 from phasegate.store.models import AuditEvent
 from phasegate.store.uow import UnitOfWork
+from tests.factories import make_product
 
 
 def test_go_moves_the_product_and_is_audited(uow: UnitOfWork) -> None:
