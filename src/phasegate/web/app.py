@@ -1,0 +1,81 @@
+"""``install_web``: the pages, the static assets and the web adapter's one error table."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from phasegate.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound, PhasegateError
+from phasegate.web.rendering import STATIC_DIR, render
+from phasegate.web.routes import router
+
+# The one table that turns the error family into pages: status code and heading.
+ERROR_PAGES: dict[type[PhasegateError], tuple[int, str]] = {
+    NotFound: (404, "Not found"),
+    InvalidInput: (400, "Invalid request"),
+    Conflict: (409, "Conflict"),
+    GateBlocked: (409, "Gate blocked"),
+}
+HTTP_TITLES = {404: "Not found", 405: "Method not allowed"}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> Response:
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": title, "message": message},
+        status_code=status,
+    )
+
+
+async def _phasegate_error(request: Request, exc: Exception) -> Response:
+    if _is_api(request):
+        raise exc  # the API answers its own errors; anything reaching here is a bug there
+    assert isinstance(exc, PhasegateError)
+    status, title = next(
+        (v for k, v in ERROR_PAGES.items() if isinstance(exc, k)), (400, "Request refused")
+    )
+    return error_page(request, status, title, exc.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if _is_api(request):
+        return await http_exception_handler(request, exc)
+    if exc.status_code == 404:
+        message = f"there is no page at {request.url.path}"
+    else:
+        message = str(exc.detail)
+    title = HTTP_TITLES.get(exc.status_code, "Request refused")
+    return error_page(request, exc.status_code, title, message)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if _is_api(request):
+        return await request_validation_exception_handler(request, exc)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', '')}"
+        for e in exc.errors()
+    )
+    return error_page(request, 400, "Invalid request", problems)
+
+
+def install_web(app: FastAPI) -> None:
+    """Add the pages and ``/static`` to ``app``; HTML error pages for every non-API path."""
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(router)
+    app.add_exception_handler(PhasegateError, _phasegate_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,0 +1,214 @@
+"""Page routes: parse the request, call one read service, render one template."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from phasegate.services import overview
+from phasegate.store.uow import UnitOfWork
+from phasegate.web import charts
+from phasegate.web.rendering import is_htmx, render, url_with
+
+router = APIRouter(include_in_schema=False)
+
+UNITS_PER_PAGE = 50
+ROWS_PER_PAGE = 25
+
+
+def _uow(request: Request) -> UnitOfWork:
+    uow: UnitOfWork = request.app.state.uow_factory()
+    return uow
+
+
+def _offset(page: int, size: int) -> int:
+    return (page - 1) * size
+
+
+def _page_param(page: int) -> int | None:
+    """Page 1 is the default, so its URL leaves the parameter out."""
+    return page if page > 1 else None
+
+
+@router.get("/", name="portfolio")
+def portfolio_page(request: Request, phase: str | None = None) -> Response:
+    uow = _uow(request)
+    cards = overview.portfolio(uow, phase=phase or None)
+    return render(
+        request,
+        "portfolio.html",
+        {
+            "nav": phase or "portfolio",
+            "cards": cards,
+            "phase_counts": overview.phase_counts(uow),
+            "phase": phase or None,
+        },
+    )
+
+
+@router.get("/products/{key}", name="product")
+def product_page(request: Request, key: str) -> Response:
+    result = overview.product_overview(_uow(request), key)
+    return render(
+        request,
+        "product.html",
+        {
+            "nav": "portfolio",
+            "o": result,
+            "iteration_chart": charts.iteration_chart(result.revisions),
+        },
+    )
+
+
+@router.get("/products/{key}/findings", name="product_findings")
+def findings_page(
+    request: Request,
+    key: str,
+    severity: str | None = None,
+    status: str = "open",
+    revision: str | None = None,
+    page: int = Query(1, ge=1),
+) -> Response:
+    uow = _uow(request)
+    product = overview.product_summary(uow, key)
+    rows = overview.product_findings(
+        uow,
+        key,
+        severity=severity or None,
+        status=status,
+        revision=revision or None,
+        limit=ROWS_PER_PAGE,
+        offset=_offset(page, ROWS_PER_PAGE),
+    )
+    base = f"/products/{product.key}/findings"
+    filters = {"severity": severity or None, "status": status, "revision": revision or None}
+    context = {"rows": rows, "filters": filters, "base": base, "product": product}
+    if is_htmx(request):
+        return render(
+            request,
+            "partials/findings_table.html",
+            context,
+            headers={"HX-Push-Url": url_with(base, filters, page=_page_param(page))},
+        )
+    return render(request, "findings.html", {**context, "nav": "portfolio"})
+
+
+@router.get("/products/{key}/feedback", name="product_feedback")
+def feedback_page(
+    request: Request,
+    key: str,
+    revision: str | None = None,
+    rating: int | None = Query(None, ge=1, le=5),
+    page: int = Query(1, ge=1),
+) -> Response:
+    uow = _uow(request)
+    product = overview.product_summary(uow, key)
+    rows = overview.product_feedback(
+        uow,
+        key,
+        revision=revision or None,
+        rating=rating,
+        limit=ROWS_PER_PAGE,
+        offset=_offset(page, ROWS_PER_PAGE),
+    )
+    base = f"/products/{product.key}/feedback"
+    filters = {"revision": revision or None, "rating": rating}
+    context = {"rows": rows, "filters": filters, "base": base, "product": product}
+    if is_htmx(request):
+        return render(
+            request,
+            "partials/feedback_table.html",
+            context,
+            headers={"HX-Push-Url": url_with(base, filters, page=_page_param(page))},
+        )
+    return render(request, "feedback.html", {**context, "nav": "portfolio"})
+
+
+def _units(
+    request: Request,
+    build_id: int,
+    status: str | None,
+    allocation: str | None,
+    q: str | None,
+    page: int,
+) -> tuple[overview.PageOf[overview.UnitRow], dict[str, str | None]]:
+    filters = {"status": status or None, "allocation": allocation or None, "q": q or None}
+    rows = overview.build_units(
+        _uow(request),
+        build_id,
+        status=filters["status"],
+        allocation=filters["allocation"],
+        q=filters["q"],
+        limit=UNITS_PER_PAGE,
+        offset=_offset(page, UNITS_PER_PAGE),
+    )
+    return rows, filters
+
+
+@router.get("/builds/{build_id}", name="build")
+def build_page(
+    request: Request,
+    build_id: int,
+    status: str | None = None,
+    allocation: str | None = None,
+    q: str | None = None,
+    page: int = Query(1, ge=1),
+) -> Response:
+    result = overview.build_overview(_uow(request), build_id)
+    units, filters = _units(request, build_id, status, allocation, q, page)
+    return render(
+        request,
+        "build.html",
+        {
+            "nav": "portfolio",
+            "o": result,
+            "units": units,
+            "filters": filters,
+            "base": f"/builds/{build_id}",
+            "status_chart": charts.unit_status_chart(result.by_status),
+            "yield_chart": charts.station_yield_chart(result.stations),
+            "cycle_chart": charts.station_cycle_time_chart(result.stations),
+        },
+    )
+
+
+@router.get("/builds/{build_id}/units", name="build_units")
+def build_units_partial(
+    request: Request,
+    build_id: int,
+    status: str | None = None,
+    allocation: str | None = None,
+    q: str | None = None,
+    page: int = Query(1, ge=1),
+) -> Response:
+    """The unit table alone, for HTMX; a browser asking directly gets the whole build page."""
+    base = f"/builds/{build_id}"
+    if not is_htmx(request):
+        params = {"status": status, "allocation": allocation, "q": q}
+        return RedirectResponse(url_with(base, params, page=_page_param(page)), 303)
+    units, filters = _units(request, build_id, status, allocation, q, page)
+    return render(
+        request,
+        "partials/units_table.html",
+        {"units": units, "filters": filters, "base": base},
+        headers={"HX-Push-Url": url_with(base, filters, page=_page_param(page))},
+    )
+
+
+@router.get("/units", name="unit_lookup")
+def unit_lookup(serial: str = "", product: str | None = None) -> Response:
+    """The serial search in the top bar: go to that unit's page."""
+    serial = serial.strip()
+    if not serial:
+        return RedirectResponse("/", 303)
+    return RedirectResponse(
+        url_with(f"/units/{quote(serial, safe='')}", product=product or None), 303
+    )
+
+
+@router.get("/units/{serial}", name="unit")
+def unit_page(request: Request, serial: str, product: str | None = None) -> Response:
+    history = overview.unit_history(_uow(request), serial, product or None)
+    return render(request, "unit.html", {"nav": "portfolio", "u": history})
