@@ -1,0 +1,50 @@
+"""Reading the audit trail: who changed what, newest first."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from phasegate.domain.enums import AuditAction
+from phasegate.domain.errors import invalid
+from phasegate.services.crud import MAX_PAGE, Page
+from phasegate.store.models import AuditEvent
+from phasegate.store.uow import UnitOfWork
+
+
+def list_events(
+    uow: UnitOfWork,
+    *,
+    entity_type: str | None = None,
+    entity_id: int | None = None,
+    product_id: int | None = None,
+    action: AuditAction | str | None = None,
+    actor: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[AuditEvent]:
+    """One page of audit events matching every filter given, newest first."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise invalid("limit", f"{limit} is outside 1..{MAX_PAGE}")
+    if offset < 0:
+        raise invalid("offset", f"{offset} must not be negative")
+    stmt = select(AuditEvent)
+    if entity_type is not None:
+        stmt = stmt.where(AuditEvent.entity_type == entity_type)
+    if entity_id is not None:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    if product_id is not None:
+        stmt = stmt.where(AuditEvent.product_id == product_id)
+    if action is not None:
+        try:
+            action = AuditAction(action)
+        except ValueError:
+            allowed = ", ".join(a.value for a in AuditAction)
+            raise invalid("action", f"{action!r} is not one of: {allowed}") from None
+        stmt = stmt.where(AuditEvent.action == action)
+    if actor is not None:
+        stmt = stmt.where(AuditEvent.actor == actor)
+    with uow:
+        total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        newest_first = stmt.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
+        items = list(uow.session.scalars(newest_first))
+        return Page(items=items, total=total, limit=limit, offset=offset)
