@@ -1,0 +1,57 @@
+"""The audit trail: every change and decision, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from phasegate.api.deps import Uow
+from phasegate.api.errors import ERROR_RESPONSES
+from phasegate.api.resources import page_of, product_filter
+from phasegate.api.schemas import AuditEventOut, Page
+from phasegate.domain.enums import AuditAction
+from phasegate.services import audit_trail
+from phasegate.services.crud import MAX_PAGE
+
+router = APIRouter(prefix="/audit-events", tags=["Audit trail"])
+
+
+class AuditQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entity_type: str | None = Field(None, description="Table of the record, e.g. builds.")
+    entity_id: int | None = Field(None, ge=1, description="Id of the record.")
+    product_id: int | None = Field(None, ge=1, description="Only events about this product.")
+    product: str | None = Field(None, description="Only events about this product (key or id).")
+    action: AuditAction | None = None
+    actor: str | None = None
+    limit: int = Field(50, ge=1, le=MAX_PAGE)
+    offset: int = Field(0, ge=0)
+
+
+@router.get(
+    "",
+    response_model=Page[AuditEventOut],
+    summary="List audit events",
+    description="Who changed what and when, newest first, with the changed fields before and "
+    "after.",
+    operation_id="list_audit_events",
+    responses=ERROR_RESPONSES,
+)
+def list_audit_events(query: Annotated[AuditQuery, Query()], uow: Uow) -> Any:
+    product_id = query.product_id
+    if query.product is not None:
+        product_id = product_filter(uow, query.product, product_id)
+    page = audit_trail.list_events(
+        uow,
+        entity_type=query.entity_type,
+        entity_id=query.entity_id,
+        product_id=product_id,
+        action=query.action,
+        actor=query.actor,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    return page_of(AuditEventOut, page)

@@ -1,0 +1,121 @@
+"""The API's one error table: every error leaves as ``{"error": {type, message, fields}}``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from phasegate.api.schemas import ErrorOut
+from phasegate.domain.errors import (
+    Conflict,
+    FieldError,
+    GateBlocked,
+    InvalidInput,
+    NotFound,
+    PhasegateError,
+)
+
+# The one table: error class (or the status of an HTTP error) -> (HTTP status, error type).
+# First match wins, so subclasses come before their base.
+ERRORS: dict[type[Exception] | int, tuple[int, str]] = {
+    NotFound: (404, NotFound.kind),
+    InvalidInput: (422, InvalidInput.kind),
+    Conflict: (409, Conflict.kind),
+    GateBlocked: (409, GateBlocked.kind),
+    PhasegateError: (400, PhasegateError.kind),
+    RequestValidationError: (422, InvalidInput.kind),  # the request does not fit the schema
+    404: (404, NotFound.kind),  # no such route
+    405: (405, "method_not_allowed"),  # the route exists, the method does not
+}
+
+# Documented on every route, so clients see the real error shape in the OpenAPI document.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "No such record"},
+    409: {"model": ErrorOut, "description": "Conflicts with existing data or the gate plan"},
+    422: {"model": ErrorOut, "description": "Invalid input; `fields` names each bad field"},
+}
+
+_SOURCES = ("body", "query", "path", "header", "cookie")
+# Clearer words for the commonest complaints, by (error type, where the value came from).
+_MESSAGES = {
+    ("missing", "body"): "is required",
+    ("missing", "query"): "is required",
+    ("extra_forbidden", "body"): "is not a field that can be set here (unknown or read-only)",
+    ("extra_forbidden", "query"): "is not a parameter of this request",
+}
+
+
+def error_response(
+    status: int,
+    kind: str,
+    message: str,
+    fields: Sequence[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": {"type": kind, "message": message, "fields": [f.as_dict() for f in fields]}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _lookup(error: Exception) -> tuple[int, str]:
+    if isinstance(error, HTTPException):
+        return ERRORS.get(error.status_code, (error.status_code, "http_error"))
+    for kind, answer in ERRORS.items():
+        if isinstance(kind, type) and isinstance(error, kind):
+            return answer
+    return 500, "internal_error"
+
+
+def _field_error(detail: dict[str, Any]) -> FieldError:
+    loc = [str(part) for part in detail.get("loc", ())]
+    source = loc[0] if loc else "body"
+    if len(loc) > 1 and source in _SOURCES:
+        loc = loc[1:]
+    kind = str(detail.get("type", ""))
+    if kind == "json_invalid":
+        loc = ["body"]
+    message = _MESSAGES.get((kind, source), str(detail.get("msg", "is invalid")))
+    return FieldError(".".join(loc) or "body", message)
+
+
+async def _domain_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, PhasegateError)
+    status, kind = _lookup(error)
+    return error_response(status, kind, error.message, error.fields)
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    status, kind = _lookup(error)
+    fields = [_field_error(detail) for detail in error.errors()]
+    detail = "; ".join(f"{f.loc}: {f.message}" for f in fields)
+    return error_response(status, kind, f"invalid input: {detail}", fields)
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    status, kind = _lookup(error)
+    messages = {
+        404: f"{request.url.path} does not exist",
+        405: f"{request.method} is not allowed on {request.url.path}",
+    }
+    return error_response(
+        status, kind, messages.get(status, str(error.detail)), headers=error.headers
+    )
+
+
+async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    status, kind = _lookup(error)
+    return error_response(status, kind, "internal error; the server log has the details")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Translate every error into the one JSON shape."""
+    app.add_exception_handler(PhasegateError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,51 @@
+"""Gate decisions: the record of each stage gate, and the only way a product changes phase."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from phasegate.api.deps import Actor, Uow
+from phasegate.api.errors import ERROR_RESPONSES
+from phasegate.api.resources import RefPath
+from phasegate.api.schemas import GateDecisionCreate, GateDecisionOut
+from phasegate.services import phases
+
+router = APIRouter(prefix="/products/{ref}/gate-decisions", tags=["Gate decisions"])
+
+
+@router.get(
+    "",
+    response_model=list[GateDecisionOut],
+    summary="List a product's gate decisions",
+    description="Every decision recorded for the product, oldest first.",
+    operation_id="list_gate_decisions",
+    responses=ERROR_RESPONSES,
+)
+def list_gate_decisions(ref: RefPath, uow: Uow) -> list[GateDecisionOut]:
+    return [GateDecisionOut.from_record(d) for d in phases.gate_history(uow, ref)]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=GateDecisionOut,
+    summary="Record a gate decision",
+    description="Record the decision at the product's next gate. `go` and `conditional` move the "
+    "product into `to_phase`; `no_go` is recorded and the product stays. Deciding any other gate "
+    "than the next one is refused with 409 `gate_blocked`.",
+    operation_id="record_gate_decision",
+    responses=ERROR_RESPONSES,
+)
+def record_gate_decision(
+    ref: RefPath, body: GateDecisionCreate, uow: Uow, actor: Actor
+) -> GateDecisionOut:
+    decision = phases.record_gate_decision(
+        uow,
+        ref,
+        to_phase=body.to_phase,
+        outcome=body.outcome,
+        decided_by=body.decided_by or actor,
+        rationale=body.rationale,
+        decided_at=body.decided_at,
+    )
+    return GateDecisionOut.from_record(decision)

@@ -1,0 +1,33 @@
+"""The stations of one line, in flow order."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from phasegate.api.deps import Uow
+from phasegate.api.errors import ERROR_RESPONSES
+from phasegate.api.resources import IdPath, page_of
+from phasegate.api.schemas import Page, StationOut
+from phasegate.services import lines
+from phasegate.services.crud import MAX_PAGE
+
+router = APIRouter(prefix="/lines/{id}/stations", tags=["Lines"])
+
+
+@router.get(
+    "",
+    response_model=Page[StationOut],
+    summary="List a line's stations",
+    description="The stations of the line by sequence. Add stations with `POST /stations`.",
+    operation_id="list_line_stations",
+    responses=ERROR_RESPONSES,
+)
+def list_line_stations(
+    id: IdPath,
+    uow: Uow,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    return page_of(StationOut, lines.list_stations(uow, id, limit=limit, offset=offset))
