@@ -1,0 +1,120 @@
+"""The whole application over a real database, driven through ``TestClient`` at ``/api/v1``.
+
+``client`` runs each test on a SQLite file and on PostgreSQL: one application per backend for
+the session, over a database migrated once (PostgreSQL's is a database of its own, created for
+the session and dropped after it) and emptied before each test. When PostgreSQL cannot be
+reached its tests are skipped with the reason, except in CI (``CI=true``), where that fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+
+from phasegate.app import create_app
+from phasegate.config import Settings
+from phasegate.store import db
+from phasegate.store.models import Base
+from tests.adapters.api.support import DEFAULT_ACTOR
+
+PG_ADMIN_URL = os.environ.get(
+    "PHASEGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite file that lives for the session."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_url() -> Iterator[str]:
+    """A uniquely named, migrated PostgreSQL database that lives for the session."""
+    name = f"phasegate_api_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # the server is not there, or refuses us
+        admin.dispose()
+        reason = str(error).splitlines()[0]
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL is required in CI but unreachable: {reason}")
+        pytest.skip(f"PostgreSQL unreachable: {reason}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def empty_database(engine: Engine) -> None:
+    """Delete every record and restart the ids, keeping the schema."""
+    tables = Base.metadata.sorted_tables
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:  # SQLite reuses ids from 1 once a table without AUTOINCREMENT is empty
+            for table in reversed(tables):
+                conn.execute(table.delete())
+
+
+@contextmanager
+def running_app(url: str) -> Iterator[tuple[TestClient, Engine]]:
+    """The whole application from the composition root, on the database at ``url``."""
+    engine = db.make_engine(url)
+    settings = Settings(database_url=url, actor=DEFAULT_ACTOR)
+    app = create_app(settings, engine=engine)
+    with TestClient(app, base_url="http://testserver/api/v1") as test_client:
+        yield test_client, engine
+    engine.dispose()
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def backend_app(request: pytest.FixtureRequest) -> Iterator[tuple[TestClient, Engine]]:
+    """One application per backend for the session."""
+    fixture = "migrated_sqlite_url" if request.param == "sqlite" else "migrated_postgres_url"
+    with running_app(request.getfixturevalue(fixture)) as app:
+        yield app
+
+
+@pytest.fixture
+def client(backend_app: tuple[TestClient, Engine]) -> TestClient:
+    """The API over an empty database, on SQLite and on PostgreSQL; paths are relative to
+    ``/api/v1``."""
+    test_client, engine = backend_app
+    empty_database(engine)
+    return test_client
+
+
+@pytest.fixture(scope="session")
+def sqlite_app(migrated_sqlite_url: str) -> Iterator[tuple[TestClient, Engine]]:
+    with running_app(migrated_sqlite_url) as app:
+        yield app
+
+
+@pytest.fixture
+def sqlite_client(sqlite_app: tuple[TestClient, Engine]) -> TestClient:
+    """The API over an empty SQLite database, for tests that do not depend on the backend."""
+    test_client, engine = sqlite_app
+    empty_database(engine)
+    return test_client

@@ -1,0 +1,91 @@
+"""The API describes itself: a valid OpenAPI document, every route summarised and typed."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from openapi_spec_validator import validate
+
+from phasegate import __version__
+from phasegate.api.app import create_api
+from tests.adapters.api.support import assert_error
+
+
+def test_openapi_document_is_valid(sqlite_client: TestClient) -> None:
+    response = sqlite_client.get("/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    validate(document)
+    assert document["info"]["title"] == "phasegate API"
+    assert document["info"]["version"] == __version__
+    operations = [
+        op for item in document["paths"].values() for op in item.values() if "operationId" in op
+    ]
+    assert Counter(op["operationId"] for op in operations).most_common(1)[0][1] == 1
+    for op in operations:
+        assert op.get("summary") and op.get("tags"), op["operationId"]
+    assert sqlite_client.get("/docs").status_code == 200
+
+
+def test_every_route_has_a_summary_and_a_response_model() -> None:
+    routes = [
+        (context.path, context.original_route)
+        for context in iter_route_contexts(create_api().routes)
+        if isinstance(context.original_route, APIRoute)
+    ]
+    assert len(routes) > 40
+    missing = [
+        f"{sorted(route.methods or ())} {path}"
+        for path, route in routes
+        if not route.summary or not route.response_model
+    ]
+    assert missing == []
+
+
+def test_errors_are_documented_in_the_error_shape(sqlite_client: TestClient) -> None:
+    document = sqlite_client.get("/openapi.json").json()
+    create_build = document["paths"]["/builds"]["post"]
+    for status in ("404", "409", "422"):
+        schema = create_build["responses"][status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorOut"}
+
+
+def test_choices_are_listed(sqlite_client: TestClient) -> None:
+    schemas = sqlite_client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["Phase"]["enum"] == ["prototype", "pilot", "production"]
+    list_builds = sqlite_client.get("/openapi.json").json()["paths"]["/builds"]["get"]
+    names = {p["name"] for p in list_builds["parameters"]}
+    assert {"limit", "offset", "q", "product", "product_id", "phase", "status"} <= names
+
+
+def test_health(sqlite_client: TestClient) -> None:
+    response = sqlite_client.get("/health")
+    assert response.status_code == 200
+    assert response.json() | {"schema_revision": None, "schema_head": None} == {
+        "status": "ok",
+        "version": __version__,
+        "database": "sqlite",
+        "schema_revision": None,
+        "schema_head": None,
+        "schema_up_to_date": True,
+    }
+
+
+def test_unknown_route_and_method_answer_the_error_shape(sqlite_client: TestClient) -> None:
+    assert_error(sqlite_client.get("/no-such-thing"), 404, "not_found")
+    response = sqlite_client.delete("/products/1")
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["allow"]
+
+
+def test_malformed_json_is_422(sqlite_client: TestClient) -> None:
+    response = sqlite_client.post(
+        "/products", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert_error(response, 422, "invalid_input", "body")
+
+
+def test_non_numeric_id_is_422(sqlite_client: TestClient) -> None:
+    assert_error(sqlite_client.get("/builds/abc"), 422, "invalid_input", "id")
