@@ -1,0 +1,593 @@
+"""Bulk inserts for the high-volume tables, and the running aggregates they feed.
+
+Units, station passes, test runs, measurements and defects arrive by the thousand, so they skip
+the ORM: on SQLite the rows go through the driver's ``executemany`` in the caller's transaction,
+on PostgreSQL through ``COPY ... FROM STDIN`` (psycopg ``cursor.copy`` + ``write_row``). Both run
+on the DBAPI connection underneath the SQLAlchemy ``Connection`` the caller passes, so the caller
+owns the transaction::
+
+    with engine.begin() as conn:
+        unit_ids = bulk.insert_units(conn, units)
+        run_ids = bulk.insert_test_runs(conn, runs)
+        bulk.insert_measurements(conn, measurements)   # also updates BuildCharacteristicStat
+
+Rows are mappings from column name to value. Omitted optional columns take the model's default;
+a missing required column raises ``ValueError`` naming the row and the column. Datetimes must be
+timezone-aware (they are stored in UTC). Enum columns take the enum or its value.
+
+Ids: functions that return ids give them in the order of the rows. On PostgreSQL they are
+reserved up front from the table's sequence (``nextval`` over ``generate_series``), so the
+sequence stays ahead of every id written and concurrent writers never collide. On SQLite the
+rows are inserted first and the ids read back: SQLite lets one writer in at a time and the write
+lock is held until commit, so the rows just inserted are the ``n`` highest rowids.
+
+Aggregates: ``insert_measurements`` and ``insert_station_passes`` add what they inserted to
+``BuildCharacteristicStat`` and ``BuildStationStat`` (an upsert that adds counts and sums and
+widens the extremes), so readers never scan the raw tables for summaries. ``recompute_stats``
+rebuilds both from the raw rows, for repair after a manual change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Table, text
+
+from phasegate.domain.enums import Allocation, Disposition, Outcome, Severity, UnitStatus
+from phasegate.store.models import (
+    BuildCharacteristicStat,
+    BuildStationStat,
+    Defect,
+    Measurement,
+    StationPass,
+    TestRun,
+    Unit,
+    UTCDateTime,
+)
+
+Row = Mapping[str, Any]
+
+# Parameters per IN (...) query; below SQLite's historical limit of 999.
+_IN_CHUNK = 900
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """How to turn row mappings into tuples for one table."""
+
+    table: Table
+    columns: tuple[str, ...]
+    required: frozenset[str]
+    defaults: Mapping[str, Callable[[], Any]]
+    enums: Mapping[str, type[enum.Enum]]
+    datetimes: frozenset[str]
+
+
+def _spec(
+    model: Any,
+    required: Iterable[str],
+    defaults: Mapping[str, Callable[[], Any]],
+    enums: Mapping[str, type[enum.Enum]],
+) -> _Spec:
+    table: Table = model.__table__
+    columns = tuple(c.name for c in table.columns if c.name != "id")
+    datetimes = frozenset(c.name for c in table.columns if isinstance(c.type, UTCDateTime))
+    return _Spec(table, columns, frozenset(required), defaults, enums, datetimes)
+
+
+_UNITS = _spec(
+    Unit,
+    required=("product_id", "build_id", "serial"),
+    defaults={
+        "status": lambda: UnitStatus.IN_PROCESS,
+        "allocation": lambda: Allocation.UNALLOCATED,
+        "created_at": _now,
+        "updated_at": _now,
+    },
+    enums={"status": UnitStatus, "allocation": Allocation},
+)
+_PASSES = _spec(
+    StationPass,
+    required=("unit_id", "station_id", "started_at", "result"),
+    defaults={"ended_at": lambda: None, "operator": lambda: "", "attempt": lambda: 1},
+    enums={"result": Outcome},
+)
+_RUNS = _spec(
+    TestRun,
+    required=("unit_id", "procedure", "outcome", "started_at", "source_id"),
+    defaults={
+        "station_id": lambda: None,
+        "ended_at": lambda: None,
+        "operator": lambda: "",
+        "source": lambda: "",
+    },
+    enums={"outcome": Outcome},
+)
+_MEASUREMENTS = _spec(
+    Measurement,
+    required=("test_run_id", "unit_id", "name", "measured_at"),
+    defaults={
+        "characteristic_id": lambda: None,
+        "value": lambda: None,
+        "text_value": lambda: None,
+        "unit": lambda: "",
+        "lsl": lambda: None,
+        "usl": lambda: None,
+        "outcome": lambda: Outcome.UNSET,
+    },
+    enums={"outcome": Outcome},
+)
+_DEFECTS = _spec(
+    Defect,
+    required=("unit_id", "defect_code_id", "severity", "found_at"),
+    defaults={
+        "station_id": lambda: None,
+        "disposition": lambda: Disposition.PENDING,
+        "cost": lambda: 0.0,
+        "notes": lambda: "",
+    },
+    enums={"severity": Severity, "disposition": Disposition},
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Inserting
+
+
+def insert_units(conn: Connection, rows: Sequence[Row]) -> list[int]:
+    """Insert units; returns their ids in row order."""
+    return _insert(conn, _UNITS, rows, want_ids=True)
+
+
+def insert_test_runs(conn: Connection, rows: Sequence[Row]) -> list[int]:
+    """Insert test runs; returns their ids in row order. ``source_id`` must be unique."""
+    return _insert(conn, _RUNS, rows, want_ids=True)
+
+
+def insert_defects(conn: Connection, rows: Sequence[Row]) -> list[int]:
+    """Insert defects; returns their ids in row order."""
+    return _insert(conn, _DEFECTS, rows, want_ids=True)
+
+
+def insert_station_passes(
+    conn: Connection,
+    rows: Sequence[Row],
+    *,
+    update_stats: bool = True,
+    build_of_unit: Mapping[int, int] | None = None,
+) -> list[int]:
+    """Insert station passes and add them to ``BuildStationStat``; returns ids in row order.
+
+    ``build_of_unit`` (unit id -> build id) saves a lookup when the caller already knows it.
+    """
+    ids = _insert(conn, _PASSES, rows, want_ids=True)
+    if update_stats and rows:
+        builds = build_of_unit or build_of_units(conn, {int(r["unit_id"]) for r in rows})
+        apply_station_stats(conn, station_stat_deltas(rows, builds))
+    return ids
+
+
+def insert_measurements(
+    conn: Connection,
+    rows: Sequence[Row],
+    *,
+    update_stats: bool = True,
+    build_of_unit: Mapping[int, int] | None = None,
+) -> int:
+    """Insert measurements and add them to ``BuildCharacteristicStat``; returns the row count.
+
+    Measurements without a ``characteristic_id`` are stored but not aggregated.
+    """
+    _insert(conn, _MEASUREMENTS, rows, want_ids=False)
+    if update_stats and rows:
+        builds = build_of_unit or build_of_units(conn, {int(r["unit_id"]) for r in rows})
+        apply_characteristic_stats(conn, characteristic_stat_deltas(rows, builds))
+    return len(rows)
+
+
+def build_of_units(conn: Connection, unit_ids: Iterable[int]) -> dict[int, int]:
+    """Map unit id -> build id for the given units (missing ids are left out)."""
+    wanted = sorted(set(unit_ids))
+    found: dict[int, int] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        marks = ", ".join(f":u{i}" for i in range(len(chunk)))
+        params = {f"u{i}": v for i, v in enumerate(chunk)}
+        result = conn.execute(text(f"SELECT id, build_id FROM units WHERE id IN ({marks})"), params)
+        found.update((int(u), int(b)) for u, b in result)
+    return found
+
+
+def _prepare(
+    spec: _Spec, rows: Sequence[Row], convert_dt: Callable[[Any], Any] | None
+) -> list[tuple[Any, ...]]:
+    """Rows as tuples in ``spec.columns`` order, defaults filled and enums as their values."""
+    enum_values = {
+        name: {m.value: m.value for m in cls} | {m: m.value for m in cls}
+        for name, cls in spec.enums.items()
+    }
+    out: list[tuple[Any, ...]] = []
+    for index, row in enumerate(rows):
+        missing = spec.required.difference(row)
+        if missing:
+            raise ValueError(
+                f"{spec.table.name} row {index}: missing column {sorted(missing)[0]!r}"
+            )
+        values: list[Any] = []
+        for name in spec.columns:
+            if name in row:
+                value = row[name]
+            elif name in spec.defaults:
+                value = spec.defaults[name]()
+            else:
+                value = None
+            if name in enum_values and value is not None:
+                try:
+                    value = enum_values[name][value]
+                except KeyError:
+                    allowed = ", ".join(v for v in enum_values[name] if isinstance(v, str))
+                    raise ValueError(
+                        f"{spec.table.name} row {index}: {name} {value!r} is not one of: {allowed}"
+                    ) from None
+            elif name in spec.datetimes and value is not None:
+                if not isinstance(value, dt.datetime) or value.tzinfo is None:
+                    raise ValueError(
+                        f"{spec.table.name} row {index}: {name} {value!r} must be a "
+                        "timezone-aware datetime"
+                    )
+                if convert_dt is not None:
+                    value = convert_dt(value)
+            values.append(value)
+        out.append(tuple(values))
+    return out
+
+
+def _insert(conn: Connection, spec: _Spec, rows: Sequence[Row], *, want_ids: bool) -> list[int]:
+    if not rows:
+        return []
+    dialect = conn.dialect
+    if dialect.name == "postgresql":
+        return _insert_postgresql(conn, spec, rows, want_ids=want_ids)
+    if dialect.name == "sqlite":
+        return _insert_sqlite(conn, spec, rows, want_ids=want_ids)
+    raise ValueError(f"bulk insert does not support the {dialect.name!r} backend")
+
+
+def _sqlite_datetime(value: dt.datetime) -> str:
+    # The text form SQLAlchemy's SQLite DATETIME writes and parses back (UTC, no offset).
+    v = value.astimezone(dt.UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
+        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    )
+
+
+def _insert_sqlite(
+    conn: Connection, spec: _Spec, rows: Sequence[Row], *, want_ids: bool
+) -> list[int]:
+    data = _prepare(spec, rows, _sqlite_datetime)
+    columns = ", ".join(spec.columns)
+    marks = ", ".join("?" for _ in spec.columns)
+    sql = f"INSERT INTO {spec.table.name} ({columns}) VALUES ({marks})"
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        cursor.executemany(sql, data)
+        if not want_ids:
+            return []
+        # The write lock is ours until commit, so the rows just added hold the highest rowids.
+        cursor.execute(f"SELECT max(id) FROM {spec.table.name}")
+        (last,) = cursor.fetchone() or (0,)
+    finally:
+        cursor.close()
+    return list(range(int(last) - len(data) + 1, int(last) + 1))
+
+
+def _insert_postgresql(
+    conn: Connection, spec: _Spec, rows: Sequence[Row], *, want_ids: bool
+) -> list[int]:
+    data = _prepare(spec, rows, None)
+    ids: list[int] = []
+    columns = spec.columns
+    if want_ids:
+        result = conn.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+            ),
+            {"table": spec.table.name, "n": len(data)},
+        )
+        ids = [int(i) for (i,) in result]
+        columns = ("id", *columns)
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    with dbapi.cursor() as cursor:  # type: ignore[attr-defined]
+        sql = f"COPY {spec.table.name} ({', '.join(columns)}) FROM STDIN"
+        with cursor.copy(sql) as copy:
+            if want_ids:
+                for ident, values in zip(ids, data, strict=True):
+                    copy.write_row((ident, *values))
+            else:
+                for values in data:
+                    copy.write_row(values)
+    return ids
+
+
+# --------------------------------------------------------------------------------------------
+# Running aggregates
+
+
+@dataclass(frozen=True, slots=True)
+class CharacteristicStatDelta:
+    """What a batch of measurements adds to one (build, characteristic) aggregate."""
+
+    build_id: int
+    characteristic_id: int
+    count: int
+    total: float
+    total_sq: float
+    minimum: float | None
+    maximum: float | None
+    failed: int
+    below_lsl: int
+    above_usl: int
+
+
+@dataclass(frozen=True, slots=True)
+class StationStatDelta:
+    """What a batch of station passes adds to one (build, station) aggregate."""
+
+    build_id: int
+    station_id: int
+    passes: int
+    first_attempts: int
+    first_pass_ok: int
+    failures: int
+    cycle_time_count: int
+    cycle_time_total_s: float
+    cycle_time_total_sq: float
+    cycle_time_min_s: float | None
+    cycle_time_max_s: float | None
+
+
+def _value(enum_or_text: Any) -> Any:
+    return enum_or_text.value if isinstance(enum_or_text, enum.Enum) else enum_or_text
+
+
+def _group(keys: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], np.ndarray]:
+    index: dict[tuple[int, int], int] = {}
+    inverse = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64)
+    return list(index), inverse
+
+
+def _extremes(
+    inverse: np.ndarray, values: np.ndarray, groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    low = np.full(groups, np.inf)
+    high = np.full(groups, -np.inf)
+    np.minimum.at(low, inverse, values)
+    np.maximum.at(high, inverse, values)
+    return low, high
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def characteristic_stat_deltas(
+    rows: Sequence[Row], build_of_unit: Mapping[int, int]
+) -> list[CharacteristicStatDelta]:
+    """Per (build, characteristic): count, sums, extremes of numeric values; failures by outcome;
+    values below ``lsl`` / above ``usl`` of the row itself. Rows without a characteristic are
+    left out; rows without a numeric value count only towards ``failed``."""
+    kept = [r for r in rows if r.get("characteristic_id") is not None]
+    if not kept:
+        return []
+    keys = [(build_of_unit[int(r["unit_id"])], int(r["characteristic_id"])) for r in kept]
+    groups, inverse = _group(keys)
+    n = len(groups)
+    raw = [r.get("value") for r in kept]
+    has = np.array([v is not None for v in raw], dtype=bool)
+    values = np.array([float(v) if v is not None else 0.0 for v in raw], dtype=np.float64)
+    lsl = np.array([r.get("lsl") if r.get("lsl") is not None else -np.inf for r in kept])
+    usl = np.array([r.get("usl") if r.get("usl") is not None else np.inf for r in kept])
+    failed = np.array([_value(r.get("outcome")) == Outcome.FAIL.value for r in kept])
+    count = np.bincount(inverse, weights=has, minlength=n)
+    total = np.bincount(inverse, weights=np.where(has, values, 0.0), minlength=n)
+    total_sq = np.bincount(inverse, weights=np.where(has, values * values, 0.0), minlength=n)
+    low, high = _extremes(inverse[has], values[has], n)
+    n_failed = np.bincount(inverse, weights=failed, minlength=n)
+    below = np.bincount(inverse, weights=has & (values < lsl), minlength=n)
+    above = np.bincount(inverse, weights=has & (values > usl), minlength=n)
+    return [
+        CharacteristicStatDelta(
+            build_id=b,
+            characteristic_id=c,
+            count=int(count[i]),
+            total=float(total[i]),
+            total_sq=float(total_sq[i]),
+            minimum=_finite_or_none(low[i]),
+            maximum=_finite_or_none(high[i]),
+            failed=int(n_failed[i]),
+            below_lsl=int(below[i]),
+            above_usl=int(above[i]),
+        )
+        for i, (b, c) in enumerate(groups)
+    ]
+
+
+def station_stat_deltas(
+    rows: Sequence[Row], build_of_unit: Mapping[int, int]
+) -> list[StationStatDelta]:
+    """Per (build, station): passes, first attempts, first-pass successes, failures, and the
+    count, sums and extremes of cycle times (``ended_at - started_at`` where both are set)."""
+    if not rows:
+        return []
+    keys = [(build_of_unit[int(r["unit_id"])], int(r["station_id"])) for r in rows]
+    groups, inverse = _group(keys)
+    n = len(groups)
+    results = [_value(r["result"]) for r in rows]
+    first = np.array([int(r.get("attempt", 1)) == 1 for r in rows])
+    ok = np.array([res == Outcome.PASS.value for res in results])
+    fail = np.array([res == Outcome.FAIL.value for res in results])
+    cycle = np.array(
+        [
+            (r["ended_at"] - r["started_at"]).total_seconds()
+            if r.get("ended_at") is not None
+            else np.nan
+            for r in rows
+        ],
+        dtype=np.float64,
+    )
+    timed = ~np.isnan(cycle)
+    cycle0 = np.where(timed, cycle, 0.0)
+    low, high = _extremes(inverse[timed], cycle[timed], n)
+    passes = np.bincount(inverse, minlength=n)
+    firsts = np.bincount(inverse, weights=first, minlength=n)
+    first_ok = np.bincount(inverse, weights=first & ok, minlength=n)
+    failures = np.bincount(inverse, weights=fail, minlength=n)
+    ct_count = np.bincount(inverse, weights=timed, minlength=n)
+    ct_total = np.bincount(inverse, weights=cycle0, minlength=n)
+    ct_sq = np.bincount(inverse, weights=cycle0 * cycle0, minlength=n)
+    return [
+        StationStatDelta(
+            build_id=b,
+            station_id=s,
+            passes=int(passes[i]),
+            first_attempts=int(firsts[i]),
+            first_pass_ok=int(first_ok[i]),
+            failures=int(failures[i]),
+            cycle_time_count=int(ct_count[i]),
+            cycle_time_total_s=float(ct_total[i]),
+            cycle_time_total_sq=float(ct_sq[i]),
+            cycle_time_min_s=_finite_or_none(low[i]),
+            cycle_time_max_s=_finite_or_none(high[i]),
+        )
+        for i, (b, s) in enumerate(groups)
+    ]
+
+
+def _upsert_sql(
+    table: str, keys: tuple[str, ...], sums: tuple[str, ...], low: str, high: str
+) -> str:
+    columns = (*keys, *sums, low, high)
+    target = table  # in DO UPDATE the table name means the row already there
+    updates = [f"{c} = {target}.{c} + excluded.{c}" for c in sums]
+    updates.append(
+        f"{low} = CASE WHEN {target}.{low} IS NULL OR excluded.{low} < {target}.{low} "
+        f"THEN excluded.{low} ELSE {target}.{low} END"
+    )
+    updates.append(
+        f"{high} = CASE WHEN {target}.{high} IS NULL OR excluded.{high} > {target}.{high} "
+        f"THEN excluded.{high} ELSE {target}.{high} END"
+    )
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(':' + c for c in columns)}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(updates)}"
+    )
+
+
+_CHAR_SUMS = ("count", "total", "total_sq", "failed", "below_lsl", "above_usl")
+_STATION_SUMS = (
+    "passes",
+    "first_attempts",
+    "first_pass_ok",
+    "failures",
+    "cycle_time_count",
+    "cycle_time_total_s",
+    "cycle_time_total_sq",
+)
+_CHAR_UPSERT = _upsert_sql(
+    BuildCharacteristicStat.__tablename__,
+    ("build_id", "characteristic_id"),
+    _CHAR_SUMS,
+    "minimum",
+    "maximum",
+)
+_STATION_UPSERT = _upsert_sql(
+    BuildStationStat.__tablename__,
+    ("build_id", "station_id"),
+    _STATION_SUMS,
+    "cycle_time_min_s",
+    "cycle_time_max_s",
+)
+
+
+def apply_characteristic_stats(conn: Connection, deltas: Sequence[CharacteristicStatDelta]) -> None:
+    """Add ``deltas`` to ``build_characteristic_stats`` (insert or accumulate)."""
+    if deltas:
+        conn.execute(text(_CHAR_UPSERT), [_as_dict(d) for d in deltas])
+
+
+def apply_station_stats(conn: Connection, deltas: Sequence[StationStatDelta]) -> None:
+    """Add ``deltas`` to ``build_station_stats`` (insert or accumulate)."""
+    if deltas:
+        conn.execute(text(_STATION_UPSERT), [_as_dict(d) for d in deltas])
+
+
+def _as_dict(delta: Any) -> dict[str, Any]:
+    return {name: getattr(delta, name) for name in delta.__slots__}
+
+
+def recompute_stats(conn: Connection, build_id: int | None = None) -> None:
+    """Rebuild both aggregates from the raw rows, for one build or all of them."""
+    where_build = "" if build_id is None else " AND u.build_id = :build_id"
+    params = {} if build_id is None else {"build_id": build_id}
+    delete_filter = "" if build_id is None else " WHERE build_id = :build_id"
+    conn.execute(text(f"DELETE FROM build_characteristic_stats{delete_filter}"), params)
+    conn.execute(text(f"DELETE FROM build_station_stats{delete_filter}"), params)
+    fail = Outcome.FAIL.value
+    ok = Outcome.PASS.value
+    conn.execute(
+        text(
+            "INSERT INTO build_characteristic_stats (build_id, characteristic_id, count, total, "
+            "total_sq, minimum, maximum, failed, below_lsl, above_usl) "
+            "SELECT u.build_id, m.characteristic_id, count(m.value), coalesce(sum(m.value), 0), "
+            "coalesce(sum(m.value * m.value), 0), min(m.value), max(m.value), "
+            f"sum(CASE WHEN m.outcome = '{fail}' THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN m.value < m.lsl THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN m.value > m.usl THEN 1 ELSE 0 END) "
+            "FROM measurements m JOIN units u ON u.id = m.unit_id "
+            f"WHERE m.characteristic_id IS NOT NULL{where_build} "
+            "GROUP BY u.build_id, m.characteristic_id"
+        ),
+        params,
+    )
+    if conn.dialect.name == "postgresql":
+        seconds = "EXTRACT(EPOCH FROM (p.ended_at - p.started_at))::float8"
+    else:
+        # Whole seconds from strftime plus the microsecond digits: exact, unlike julianday().
+        seconds = (
+            "(CAST(strftime('%s', p.ended_at) AS INTEGER) "
+            "- CAST(strftime('%s', p.started_at) AS INTEGER)) "
+            "+ (CAST(substr(p.ended_at, 21) AS INTEGER) "
+            "- CAST(substr(p.started_at, 21) AS INTEGER)) / 1000000.0"
+        )
+    conn.execute(
+        text(
+            "INSERT INTO build_station_stats (build_id, station_id, passes, first_attempts, "
+            "first_pass_ok, failures, cycle_time_count, cycle_time_total_s, "
+            "cycle_time_total_sq, cycle_time_min_s, cycle_time_max_s) "
+            "SELECT build_id, station_id, count(*), "
+            "sum(CASE WHEN attempt = 1 THEN 1 ELSE 0 END), "
+            f"sum(CASE WHEN attempt = 1 AND result = '{ok}' THEN 1 ELSE 0 END), "
+            f"sum(CASE WHEN result = '{fail}' THEN 1 ELSE 0 END), "
+            "count(ct), coalesce(sum(ct), 0), coalesce(sum(ct * ct), 0), min(ct), max(ct) "
+            f"FROM (SELECT u.build_id, p.station_id, p.attempt, p.result, {seconds} AS ct "
+            "FROM station_passes p JOIN units u ON u.id = p.unit_id "
+            f"WHERE 1 = 1{where_build}) AS t "
+            "GROUP BY build_id, station_id"
+        ),
+        params,
+    )
