@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
@@ -10,6 +11,8 @@ from openapi_spec_validator import validate
 
 from phasegate import __version__
 from phasegate.api.app import create_api
+from phasegate.api.errors import ERRORS
+from phasegate.api.resources import COLLECTIONS
 from tests.adapters.api.support import assert_error
 
 
@@ -42,6 +45,14 @@ def test_every_route_has_a_summary_and_a_response_model() -> None:
         if not route.summary or not route.response_model
     ]
     assert missing == []
+
+
+def test_the_user_guide_names_every_collection_and_error_type() -> None:
+    guide = (Path(__file__).parents[3] / "docs" / "api.md").read_text()
+    for collection in COLLECTIONS:
+        assert f"`{collection.path.strip('/')}`" in guide, collection.path
+    for _status, kind in ERRORS.values():
+        assert f"`{kind}`" in guide or kind == "error", kind
 
 
 def test_errors_are_documented_in_the_error_shape(sqlite_client: TestClient) -> None:
