@@ -66,7 +66,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     if _is_api(request):
         return await request_validation_exception_handler(request, exc)
     problems = "; ".join(
-        f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', '')}"
+        f"invalid {'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}"
+        f" {e.get('input')!r}: {str(e.get('msg', '')).lower()}"
         for e in exc.errors()
     )
     return error_page(request, 400, "Invalid request", problems)

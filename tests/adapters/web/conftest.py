@@ -1,0 +1,116 @@
+"""The real application over a SQLite file with demo-like data, in-process and on a live port.
+
+Browser tests drive Debian's Chromium at ``/usr/bin/chromium``; nothing downloads a browser.
+Without it they are skipped with the reason, except in CI (``CI=true``), where that fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from phasegate.app import create_app
+from phasegate.config import Settings
+from phasegate.store import db
+from tests.adapters.web.data import WebData, populate
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+
+
+@dataclass(frozen=True)
+class Site:
+    engine: Engine
+    data: WebData
+    app: FastAPI
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    data = populate(engine)
+    yield Site(engine, data, create_app(Settings(database_url=url), engine=engine))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(site: Site) -> TestClient:
+    return TestClient(site.app)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(app: FastAPI) -> Iterator[str]:
+    """Run ``app`` under uvicorn in a thread on a free local port; yield its base URL."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_url(site: Site) -> Iterator[str]:
+    yield from serve(site.app)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        reason = f"Chromium not found at {CHROMIUM} (install Debian's chromium package)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests need Chromium in CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

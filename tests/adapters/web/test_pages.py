@@ -1,0 +1,214 @@
+"""Every page answers with the right status and shows its key content; partials and errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert
+
+from phasegate.app import create_app
+from phasegate.config import Settings
+from phasegate.services import builds, crud
+from phasegate.store import db
+from phasegate.store.models import Unit
+from tests.adapters.web.conftest import Site
+from tests.factories import make_line, make_product, make_revision
+
+HX = {"HX-Request": "true"}
+TEMPLATES = Path(__file__).resolve().parents[3] / "src/phasegate/web/templates"
+
+
+def _rows(html: str, attribute: str) -> list[str]:
+    return re.findall(rf'{attribute}="([^"]+)"', html)
+
+
+def test_portfolio_lists_every_product_with_phase_and_counts(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert _rows(r.text, "data-product") == ["DRN", "PWR", "SEN"]
+    assert "Field Drone X1" in r.text and "Production run" in r.text
+    assert re.search(
+        r'data-kpi="products">\s*<div class="kpi-label">Products</div>\s*'
+        r'<div class="kpi-value">3</div>',
+        r.text,
+    )
+    # Each count links to the list it counts.
+    assert 'href="/products/DRN/findings?severity=critical"' in r.text
+    assert 'href="/products/DRN/feedback"' in r.text
+
+
+def test_portfolio_phase_filter(client: TestClient) -> None:
+    r = client.get("/?phase=pilot")
+    assert r.status_code == 200 and _rows(r.text, "data-product") == ["DRN"]
+    bad = client.get("/?phase=beta")
+    assert bad.status_code == 400 and "is not one of" in bad.text
+
+
+def test_product_page(client: TestClient) -> None:
+    r = client.get("/products/drn")
+    assert r.status_code == 200
+    html = r.text
+    assert "<h1>Field Drone X1</h1>" in html
+    for text in ("Phase timeline", "Are we converging?", "PILOT-1", "PROTO-B1", "Conditional go"):
+        assert text in html
+    assert 'data-phase="pilot"' in html and "Current phase" in html
+    assert 'id="iteration-chart"' in html and "data-figure=" in html
+    # Specs met on the latest build (PILOT-1): motor noise only, 1 of 3.
+    assert "1 of 3 on PILOT-1" in html
+    assert 'href="/builds/' in html and "/static/js/plotly.min.js" in html
+
+
+def test_findings_and_feedback_lists(client: TestClient) -> None:
+    r = client.get("/products/DRN/findings")
+    assert r.status_code == 200 and len(_rows(r.text, "data-finding")) == 4  # one is closed
+    r = client.get("/products/DRN/findings?status=all&severity=minor")
+    assert len(_rows(r.text, "data-finding")) == 1
+    partial = client.get("/products/DRN/findings?severity=critical", headers=HX)
+    assert partial.status_code == 200 and "<html" not in partial.text
+    assert partial.text.count("data-finding=") == 1
+    assert partial.headers["HX-Push-Url"] == "/products/DRN/findings?severity=critical&status=open"
+    r = client.get("/products/DRN/feedback?revision=C")
+    assert r.status_code == 200 and "Quiet and stable in wind." in r.text
+    assert "Too heavy to launch by hand." not in r.text
+    assert client.get("/products/DRN/feedback?rating=9").status_code == 400
+
+
+def test_build_page_units_paginate_and_filter(client: TestClient, site: Site) -> None:
+    build_id = site.data.pilot_build_id
+    r = client.get(f"/builds/{build_id}")
+    assert r.status_code == 200
+    for text in ("Build PILOT-1", "Flash &amp; test", "Rolled throughput yield", "Hover current"):
+        assert text in r.text
+    assert len(_rows(r.text, "data-serial")) == 50
+    assert "Showing 1–50 of 120 units" in r.text
+    page3 = client.get(f"/builds/{build_id}?page=3")
+    assert len(_rows(page3.text, "data-serial")) == 20
+    failed = client.get(f"/builds/{build_id}?status=failed")
+    assert "of 11 units" in failed.text or "Showing 1–11 of 11 units" in failed.text
+
+
+def test_build_units_partial(client: TestClient, site: Site) -> None:
+    build_id = site.data.pilot_build_id
+    r = client.get(f"/builds/{build_id}/units?status=passed&page=2", headers=HX)
+    assert r.status_code == 200 and "<html" not in r.text and 'id="units-table"' in r.text
+    assert r.headers["HX-Push-Url"] == f"/builds/{build_id}?status=passed&page=2"
+    assert "Showing 51–79 of 79 units" in r.text
+    direct = client.get(f"/builds/{build_id}/units?status=passed", follow_redirects=False)
+    assert direct.status_code == 303
+    assert direct.headers["location"] == f"/builds/{build_id}?status=passed"
+
+
+def test_prototype_build_without_line(client: TestClient, site: Site) -> None:
+    r = client.get(f"/builds/{site.data.proto_build_id}")
+    assert r.status_code == 200 and "no line and no station passes" in r.text
+
+
+def test_unit_page(client: TestClient) -> None:
+    r = client.get("/units/DRN-P1-0001")
+    assert r.status_code == 200
+    for text in ("Route history", "Functional test v3", "SOLDER-BRIDGE", "Hover current"):
+        assert text in r.text
+    ambiguous = client.get("/units/SN-0001")
+    assert ambiguous.status_code == 400 and "exists in products DRN, SEN" in ambiguous.text
+    assert client.get("/units/SN-0001?product=SEN").status_code == 200
+    lookup = client.get("/units?serial=DRN-P1-0002", follow_redirects=False)
+    assert lookup.status_code == 303 and lookup.headers["location"] == "/units/DRN-P1-0002"
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/products/NOPE", "Product &#39;NOPE&#39; does not exist"),
+        ("/builds/9999", "Build 9999 does not exist"),
+        ("/units/NOPE-1", "No unit with serial &#39;NOPE-1&#39;"),
+        ("/no/such/page", "There is no page at /no/such/page"),
+    ],
+)
+def test_not_found_pages(client: TestClient, path: str, message: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert 'data-status="404"' in r.text and message in r.text
+    assert 'href="/"' in r.text  # the navigation is there on error pages too
+
+
+def test_bad_parameters_get_an_error_page(client: TestClient) -> None:
+    r = client.get("/builds/abc")
+    assert r.status_code == 400 and 'data-status="400"' in r.text and "build_id" in r.text
+    assert client.get("/builds/1?page=0").status_code == 400
+
+
+def test_api_errors_stay_json(client: TestClient) -> None:
+    r = client.get("/api/v1/products/NOPE")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+
+
+def test_static_assets_are_vendored(client: TestClient) -> None:
+    for path in ("js/htmx.min.js", "js/plotly.min.js", "js/phasegate.js", "css/phasegate.css"):
+        assert client.get(f"/static/{path}").status_code == 200
+    page = client.get("/products/DRN").text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources and not [s for s in sources if s.startswith(("http:", "https:", "//"))]
+
+
+def test_templates_hold_no_unfinished_text() -> None:
+    for template in TEMPLATES.rglob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert not re.search(r"TODO|FIXME|lorem ipsum|coming soon", text, re.IGNORECASE), template
+
+
+def test_five_thousand_units_paginate_and_filter(tmp_path: Path) -> None:
+    from phasegate.store.uow import UnitOfWork
+
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    uow = UnitOfWork.for_engine(engine)
+    product = make_product(uow, key="BIG")
+    revision = make_revision(uow, product)
+    line = make_line(uow)
+    build = crud.create(
+        uow,
+        builds.BUILDS,
+        {
+            "product_id": product.id,
+            "revision_id": revision.id,
+            "code": "RUN-1",
+            "phase": "pilot",
+            "line_id": line.id,
+            "planned_quantity": 5000,
+        },
+        actor="tests",
+    )
+    statuses = ["passed", "passed", "passed", "failed", "rework"]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Unit),
+            [
+                {
+                    "product_id": product.id,
+                    "build_id": build.id,
+                    "serial": f"BIG-{i:05d}",
+                    "status": statuses[i % 5],
+                    "allocation": "testing" if i % 10 == 0 else "unallocated",
+                }
+                for i in range(5000)
+            ],
+        )
+    client = TestClient(create_app(Settings(database_url=url), engine=engine))
+    r = client.get(f"/builds/{build.id}")
+    assert r.status_code == 200 and "Showing 1–50 of 5,000 units" in r.text
+    assert len(_rows(r.text, "data-serial")) == 50
+    last = client.get(f"/builds/{build.id}/units?page=100", headers=HX)
+    assert "Showing 4,951–5,000 of 5,000 units" in last.text
+    # i % 5 == 3 -> failed (1000 units); of those, i % 10 == 0 never holds -> none in testing.
+    failed = client.get(f"/builds/{build.id}/units?status=failed", headers=HX)
+    assert "of 1,000 units" in failed.text
+    testing = client.get(f"/builds/{build.id}/units?allocation=testing&status=passed", headers=HX)
+    # i % 10 == 0 -> i % 5 == 0 -> passed: all 500 testing units passed.
+    assert "of 500 units" in testing.text
+    search = client.get(f"/builds/{build.id}/units?q=BIG-0499", headers=HX)
+    assert _rows(search.text, "data-serial") == [f"BIG-0499{d}" for d in range(10)]
+    engine.dispose()
