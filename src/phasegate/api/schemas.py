@@ -35,9 +35,11 @@ from phasegate.domain.enums import (
 )
 from phasegate.services.products import rice_score
 
-# Primary keys are 32-bit integers on PostgreSQL; larger numbers cannot name a record.
+# Whole numbers are stored as 32-bit integers (PostgreSQL's INTEGER); larger ones cannot be
+# stored, and cannot name a record.
 MAX_ID = 2**31 - 1
 RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Int32 = Annotated[int, Field(ge=-(2**31), le=MAX_ID)]
 
 
 class Input(BaseModel):
@@ -104,7 +106,7 @@ class ProductCreate(Input):
     name: str
     description: str | None = None
     target_unit_cost: float | None = None
-    target_annual_volume: int | None = None
+    target_annual_volume: Int32 | None = None
     target_launch_date: dt.date | None = None
 
 
@@ -112,7 +114,7 @@ class ProductUpdate(Input):
     name: str | None = None
     description: str | None = None
     target_unit_cost: float | None = None
-    target_annual_volume: int | None = None
+    target_annual_volume: Int32 | None = None
     target_launch_date: dt.date | None = None
 
 
@@ -292,17 +294,17 @@ class LineOut(Stamped):
 class StationCreate(Input):
     line_id: RecordId
     name: str
-    sequence: int = Field(description="Position in the flow, from 1.")
+    sequence: Int32 = Field(description="Position in the flow, from 1.")
     equipment: str | None = None
-    servers: int | None = Field(None, description="Parallel identical machines (default 1).")
+    servers: Int32 | None = Field(None, description="Parallel identical machines (default 1).")
     planned_cycle_time_s: float | None = None
 
 
 class StationUpdate(Input):
     name: str | None = None
-    sequence: int | None = None
+    sequence: Int32 | None = None
     equipment: str | None = None
-    servers: int | None = None
+    servers: Int32 | None = None
     planned_cycle_time_s: float | None = None
 
 
@@ -329,8 +331,8 @@ class BuildCreate(Input):
     technique: Technique | None = None
     partner_id: RecordId | None = None
     line_id: RecordId | None = Field(None, description="Required for pilot and production.")
-    planned_quantity: int | None = None
-    actual_quantity: int | None = None
+    planned_quantity: Int32 | None = None
+    actual_quantity: Int32 | None = None
     budget: float | None = None
     actual_cost: float | None = None
     start_date: dt.date | None = None
@@ -347,8 +349,8 @@ class BuildUpdate(Input):
     technique: Technique | None = None
     partner_id: RecordId | None = None
     line_id: RecordId | None = None
-    planned_quantity: int | None = None
-    actual_quantity: int | None = None
+    planned_quantity: Int32 | None = None
+    actual_quantity: Int32 | None = None
     budget: float | None = None
     actual_cost: float | None = None
     start_date: dt.date | None = None
@@ -460,7 +462,7 @@ class FeedbackCreate(Input):
     requirement_id: RecordId | None = None
     finding_id: RecordId | None = None
     author: str | None = None
-    rating: int | None = Field(None, description="1 (poor) to 5 (excellent).")
+    rating: Int32 | None = Field(None, description="1 (poor) to 5 (excellent).")
     text: str | None = None
     received_on: dt.date | None = None
 
@@ -471,7 +473,7 @@ class FeedbackUpdate(Input):
     requirement_id: RecordId | None = None
     finding_id: RecordId | None = None
     author: str | None = None
-    rating: int | None = None
+    rating: Int32 | None = None
     text: str | None = None
     received_on: dt.date | None = None
 

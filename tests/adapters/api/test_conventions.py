@@ -13,6 +13,9 @@ from phasegate import __version__
 from phasegate.api.app import create_api
 from phasegate.api.errors import ERRORS
 from phasegate.api.resources import COLLECTIONS
+from phasegate.app import uow_factory_for
+from phasegate.config import Settings
+from phasegate.store import db
 from tests.adapters.api.support import assert_error
 
 
@@ -82,6 +85,16 @@ def test_health(sqlite_client: TestClient) -> None:
         "schema_head": None,
         "schema_up_to_date": True,
     }
+
+
+def test_health_without_a_database_is_503() -> None:
+    api = create_api()
+    api.state.settings = Settings()
+    api.state.uow_factory = uow_factory_for(db.make_engine("postgresql://nobody@127.0.0.1:1/x"))
+    response = TestClient(api).get("/health")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["database"] == "postgresql"
 
 
 def test_unknown_route_and_method_answer_the_error_shape(sqlite_client: TestClient) -> None:

@@ -178,6 +178,12 @@ def test_references_must_exist_and_share_the_product(client: TestClient, world: 
     assert_error(client.post("/units", json=other_unit), 422, "invalid_input", "build_id")
 
 
+def test_numbers_too_big_to_store_are_422(client: TestClient, world: World) -> None:
+    payload = CASES["/builds"][0](world) | {"planned_quantity": 10**12}
+    assert_error(client.post("/builds", json=payload), 422, "invalid_input", "planned_quantity")
+    assert_error(client.get(f"/builds/{10**12}"), 422, "invalid_input", "id")
+
+
 def test_business_rules_of_the_services_answer_422(client: TestClient, world: World) -> None:
     pilot_without_line = CASES["/builds"][0](world) | {"line_id": None}
     assert_error(client.post("/builds", json=pilot_without_line), 422, "invalid_input", "line_id")
