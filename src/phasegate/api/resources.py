@@ -126,13 +126,12 @@ COLLECTIONS: tuple[Collection, ...] = (
 
 
 class ListQuery(BaseModel):
-    """Paging and search; every list adds its own filters."""
+    """Paging; every list adds its own filters, and a text search where it has one."""
 
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(50, ge=1, le=MAX_PAGE, description="Records per page.")
     offset: int = Field(0, ge=0, description="Records to skip.")
-    q: str | None = Field(None, description="Text search (case-insensitive substring).")
 
 
 class ProductListQuery(ListQuery):
@@ -151,6 +150,9 @@ def query_model(collection: Collection) -> type[ListQuery]:
     for name in collection.resource.filters:
         annotation: Any = s.RecordId if name.endswith("_id") else out_fields[name].annotation
         filters[name] = (annotation | None, Field(None, description=f"Only this {name}."))
+    if collection.resource.search:
+        searched = ", ".join(collection.resource.search)
+        filters["q"] = (str | None, Field(None, description=f"Text found in {searched}."))
     base = ProductListQuery if collection.product_owned else ListQuery
     model_name = collection.singular.title().replace(" ", "") + "Query"
     return cast(type[ListQuery], create_model(model_name, __base__=base, **filters))
@@ -192,8 +194,9 @@ def collection_router(collection: Collection) -> APIRouter:
         ref = getattr(query, "product", None)
         if ref is not None:
             filters["product_id"] = product_filter(uow, ref, filters.get("product_id"))
+        q = getattr(query, "q", None)
         page = crud.list_page(
-            uow, resource, filters=filters, q=query.q, limit=query.limit, offset=query.offset
+            uow, resource, filters=filters, q=q, limit=query.limit, offset=query.offset
         )
         return page_of(Out, page)
 

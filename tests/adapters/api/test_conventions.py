@@ -72,6 +72,8 @@ def test_choices_are_listed(sqlite_client: TestClient) -> None:
     list_builds = sqlite_client.get("/openapi.json").json()["paths"]["/builds"]["get"]
     names = {p["name"] for p in list_builds["parameters"]}
     assert {"limit", "offset", "q", "product", "product_id", "phase", "status"} <= names
+    list_revisions = sqlite_client.get("/openapi.json").json()["paths"]["/revisions"]["get"]
+    assert "q" not in {p["name"] for p in list_revisions["parameters"]}  # nothing to search
 
 
 def test_health(sqlite_client: TestClient) -> None:
