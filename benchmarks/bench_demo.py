@@ -1,0 +1,237 @@
+"""Benchmark: generate and load the full demo, and the bulk path against the ORM.
+
+Run ``python benchmarks/bench_demo.py [--repetitions N]``. It times ``load_demo`` (generation
+included) on a fresh SQLite file and, when the server is reachable, on a fresh PostgreSQL
+database; then it re-inserts the demo's measurements through ``store.bulk`` and through ORM
+``add_all`` to show the ratio. The results replace the section between
+``<!-- demo:begin -->`` and ``<!-- demo:end -->`` in ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.orm import Session
+
+from phasegate.demo import DemoSummary, load_demo
+from phasegate.store import bulk, db
+from phasegate.store.models import BuildCharacteristicStat, Measurement
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- demo:begin -->", "<!-- demo:end -->"
+PG_ADMIN_URL = os.environ.get(
+    "PHASEGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def fresh_sqlite(folder: Path) -> Engine:
+    engine = db.make_engine(f"sqlite:///{folder / f'demo-{uuid.uuid4().hex[:8]}.db'}")
+    db.upgrade(engine)
+    return engine
+
+
+class Postgres:
+    """Creates throw-away databases on the server and drops them afterwards."""
+
+    def __init__(self) -> None:
+        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        self.names: list[str] = []
+
+    def reachable(self) -> bool:
+        try:
+            with self.admin.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def fresh(self) -> Engine:
+        name = f"phasegate_bench_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.names.append(name)
+        engine = db.make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+        db.upgrade(engine)
+        return engine
+
+    def close(self) -> None:
+        with self.admin.connect() as conn:
+            for name in self.names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def time_loads(make: Callable[[], Engine], repetitions: int) -> tuple[list[float], DemoSummary]:
+    seconds = []
+    summary: DemoSummary | None = None
+    for _ in range(repetitions):
+        engine = make()
+        started = time.perf_counter()
+        summary = load_demo(engine)
+        seconds.append(time.perf_counter() - started)
+        engine.dispose()
+    assert summary is not None
+    return seconds, summary
+
+
+def measurement_rows(engine: Engine) -> list[dict[str, Any]]:
+    columns = [c for c in Measurement.__table__.columns if c.name != "id"]
+    with Session(engine) as session:
+        rows = session.execute(select(Measurement).order_by(Measurement.id)).scalars().all()
+        return [{c.name: getattr(m, c.key) for c in columns} for m in rows]
+
+
+def _clear_measurements(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(Measurement.__table__.delete())
+        conn.execute(BuildCharacteristicStat.__table__.delete())
+
+
+def time_bulk_vs_orm(engine: Engine) -> dict[str, float]:
+    """Re-insert the demo's measurements: bulk path (with aggregates) vs ORM add_all."""
+    rows = measurement_rows(engine)
+    _clear_measurements(engine)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        bulk.insert_measurements(conn, rows)
+    bulk_s = time.perf_counter() - started
+    _clear_measurements(engine)
+    started = time.perf_counter()
+    with Session(engine) as session:
+        session.add_all([Measurement(**r) for r in rows])
+        session.commit()
+    orm_s = time.perf_counter() - started
+    return {"rows": len(rows), "bulk_s": bulk_s, "orm_s": orm_s}
+
+
+def section(results: dict[str, Any]) -> str:
+    lines = [
+        BEGIN,
+        "## Demo: generate and load",
+        "",
+        "`python benchmarks/bench_demo.py` — `load_demo` on an empty, migrated database: "
+        "generation from the seed, the low-volume records through the audited services, "
+        "units, station passes, test runs, measurements and defects through `store.bulk` "
+        "(which also maintains the per-build aggregates).",
+        "",
+        f"- Date: {results['date']}",
+        f"- Machine: {results['nproc']} CPUs, {results['cpu']}; Python {results['python']}; "
+        f"{results['platform']}",
+        f"- Repetitions: {results['repetitions']} (fresh database each time); target < 30 s",
+        "",
+        "| backend | rows (bulk) | audit events (services) | min s | median s | max s "
+        "| rows/s of the whole load |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in results["loads"].items():
+        secs = r["seconds"]
+        median = statistics.median(secs)
+        lines.append(
+            f"| {name} | {r['rows']:,} | {r['records']:,} | {min(secs):.2f} | {median:.2f} | "
+            f"{max(secs):.2f} | {r['rows'] / median:,.0f} |"
+        )
+    lines += [
+        "",
+        "Baseline: the demo's measurements inserted again, bulk path (aggregates included) "
+        "against ORM `add_all` of one object per row:",
+        "",
+        "| backend | rows | bulk s | bulk rows/s | ORM s | ORM rows/s | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in results["baseline"].items():
+        lines.append(
+            f"| {name} | {r['rows']:,} | {r['bulk_s']:.2f} | {r['rows'] / r['bulk_s']:,.0f} | "
+            f"{r['orm_s']:.2f} | {r['rows'] / r['orm_s']:,.0f} | "
+            f"{r['orm_s'] / r['bulk_s']:.1f}× |"
+        )
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def write_section(text_block: str) -> None:
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    current = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nMeasured, not asserted.\n"
+    if BEGIN in current and END in current:
+        head, rest = current.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        updated = head + text_block + tail
+    else:
+        updated = current.rstrip("\n") + "\n\n" + text_block + "\n"
+    DOC.write_text(updated)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repetitions", type=int, default=3)
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "date": dt.date.today().isoformat(),
+        "nproc": os.cpu_count(),
+        "cpu": cpu_model(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "repetitions": args.repetitions,
+        "loads": {},
+        "baseline": {},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        seconds, summary = time_loads(lambda: fresh_sqlite(folder), args.repetitions)
+        results["loads"]["SQLite"] = {
+            "seconds": seconds,
+            "rows": summary.bulk_rows,
+            "records": summary.audit_events,
+        }
+        print(f"SQLite: {[round(s, 2) for s in seconds]} s for {summary.bulk_rows:,} rows")
+        engine = fresh_sqlite(folder)
+        load_demo(engine)
+        results["baseline"]["SQLite"] = time_bulk_vs_orm(engine)
+        engine.dispose()
+    pg = Postgres()
+    if pg.reachable():
+        try:
+            seconds, summary = time_loads(pg.fresh, args.repetitions)
+            results["loads"]["PostgreSQL"] = {
+                "seconds": seconds,
+                "rows": summary.bulk_rows,
+                "records": summary.audit_events,
+            }
+            print(f"PostgreSQL: {[round(s, 2) for s in seconds]} s")
+            engine = pg.fresh()
+            load_demo(engine)
+            results["baseline"]["PostgreSQL"] = time_bulk_vs_orm(engine)
+            engine.dispose()
+        finally:
+            pg.close()
+    else:
+        print("PostgreSQL not reachable; SQLite only")
+    for name, r in results["baseline"].items():
+        print(f"{name}: bulk {r['bulk_s']:.2f} s, ORM {r['orm_s']:.2f} s for {r['rows']:,} rows")
+    write_section(section(results))
+    print(f"wrote {DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
