@@ -28,8 +28,14 @@ def _layout(**overrides: Any) -> dict[str, Any]:
         "margin": {"l": 56, "r": 56, "t": 16, "b": 48},
         "height": 300,
         "hovermode": "x unified",
-        "legend": {"orientation": "h", "y": -0.2, "x": 0, "font": {"size": 11}},
-        "xaxis": {"gridcolor": GRID, "linecolor": GRID, "zeroline": False},
+        "legend": {
+            "orientation": "h",
+            "y": 1.02,
+            "yanchor": "bottom",
+            "x": 0,
+            "font": {"size": 11},
+        },
+        "xaxis": {"gridcolor": GRID, "linecolor": GRID, "zeroline": False, "automargin": True},
         "yaxis": {"gridcolor": GRID, "linecolor": GRID, "zeroline": False},
     }
     layout.update(overrides)
@@ -77,7 +83,7 @@ def iteration_chart(revisions: Sequence[RevisionIteration]) -> Figure:
         ],
         "layout": _layout(
             barmode="group",
-            xaxis={"domain": [0, 0.86], "type": "category", "linecolor": GRID},
+            xaxis={"domain": [0, 0.86], "type": "category", "linecolor": GRID, "automargin": True},
             yaxis={
                 "title": {"text": "Specs met", "font": {"color": GREEN}},
                 "tickformat": ".0%",
@@ -108,7 +114,7 @@ def iteration_chart(revisions: Sequence[RevisionIteration]) -> Figure:
                 "title": {"text": "Mean rating", "font": {"color": BLUE}},
                 "tickfont": {"color": BLUE},
             },
-            margin={"l": 56, "r": 40, "t": 16, "b": 48},
+            margin={"l": 56, "r": 40, "t": 36, "b": 40},
         ),
     }
 
@@ -124,7 +130,8 @@ def unit_status_chart(by_status: Sequence[Count[UnitStatus]]) -> Figure:
                 "y": [c.value.label for c in shown],
                 "x": [c.count for c in shown],
                 "text": [f"{c.count:,}" for c in shown],
-                "textposition": "auto",
+                "textposition": "outside",
+                "cliponaxis": False,
                 "marker": {"color": [UNIT_STATUS_COLOURS[c.value] for c in shown]},
                 "hovertemplate": "%{y}: %{x:,}<extra></extra>",
             }
@@ -132,7 +139,7 @@ def unit_status_chart(by_status: Sequence[Count[UnitStatus]]) -> Figure:
         "layout": _layout(
             height=max(160, 44 * len(shown) + 60),
             hovermode="closest",
-            margin={"l": 96, "r": 24, "t": 8, "b": 36},
+            margin={"l": 96, "r": 48, "t": 8, "b": 36},
             yaxis={"autorange": "reversed", "gridcolor": GRID, "zeroline": False},
             xaxis={"title": {"text": "Units"}, "gridcolor": GRID, "zeroline": False},
             showlegend=False,
@@ -169,7 +176,8 @@ def station_yield_chart(stations: Sequence[StationStat]) -> Figure:
                 "gridcolor": GRID,
                 "zeroline": False,
             },
-            xaxis={"type": "category", "linecolor": GRID},
+            xaxis={"type": "category", "linecolor": GRID, "automargin": True},
+            margin={"l": 56, "r": 16, "t": 16, "b": 40},
             showlegend=False,
         ),
     }
@@ -221,6 +229,7 @@ def station_cycle_time_chart(stations: Sequence[StationStat]) -> Figure:
                 "gridcolor": GRID,
                 "zeroline": False,
             },
-            xaxis={"type": "category", "linecolor": GRID},
+            xaxis={"type": "category", "linecolor": GRID, "automargin": True},
+            margin={"l": 56, "r": 16, "t": 36, "b": 40},
         ),
     }
