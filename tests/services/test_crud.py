@@ -248,3 +248,21 @@ def test_list_filters_search_and_pages(uow: UnitOfWork) -> None:
         crud.list_page(uow, products.PRODUCTS, filters={"name": "x"})
     with pytest.raises(InvalidInput, match="limit"):
         crud.list_page(uow, products.PRODUCTS, limit=0)
+
+
+def test_integers_beyond_the_column_are_invalid_not_a_crash(uow: UnitOfWork) -> None:
+    with pytest.raises(InvalidInput, match="too large to store"):
+        make_product(uow, target_annual_volume=2**40)
+    with pytest.raises(NotFound, match="product 99999999999 does not exist"):
+        products.resolve_product(uow, "99999999999")
+
+
+def test_build_needs_a_planned_quantity_and_stays_updatable(uow: UnitOfWork) -> None:
+    product = make_product(uow)
+    revision = make_revision(uow, product)
+    data = {"product_id": product.id, "revision_id": revision.id, "code": "X", "phase": "prototype"}
+    with pytest.raises(InvalidInput, match="planned_quantity: is required"):
+        crud.create(uow, builds.BUILDS, data, actor="x")
+    build = crud.create(uow, builds.BUILDS, data | {"planned_quantity": 3}, actor="x")
+    updated = crud.update(uow, builds.BUILDS, build.id, {"actual_cost": 1200}, actor="x")
+    assert updated.actual_cost == 1200.0

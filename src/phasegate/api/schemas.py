@@ -331,7 +331,7 @@ class BuildCreate(Input):
     technique: Technique | None = None
     partner_id: RecordId | None = None
     line_id: RecordId | None = Field(None, description="Required for pilot and production.")
-    planned_quantity: Int32 | None = None
+    planned_quantity: Int32 = Field(description="Units planned, 1 or more.")
     actual_quantity: Int32 | None = None
     budget: float | None = None
     actual_cost: float | None = None

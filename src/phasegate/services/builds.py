@@ -94,14 +94,13 @@ def _check_build(uow: UnitOfWork, b: Build) -> list[FieldError]:
 BUILDS = Resource(
     name="build",
     model=Build,
-    required=("product_id", "revision_id", "code", "phase"),
+    required=("product_id", "revision_id", "code", "phase", "planned_quantity"),
     optional=(
         "status",
         "fidelity",
         "technique",
         "partner_id",
         "line_id",
-        "planned_quantity",
         "actual_quantity",
         "budget",
         "actual_cost",

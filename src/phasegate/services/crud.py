@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Boolean, Date, Float, Integer, String, Text, func, or_, select
+from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, String, Text, func, or_, select
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import JSON
@@ -101,7 +101,11 @@ def coerce(resource: Resource[Any], name: str, value: Any) -> Any:
                 raise _bad(name, f"{value!r} is not a whole number")
             if isinstance(value, float) and not value.is_integer():
                 raise _bad(name, f"{value!r} is not a whole number")
-            return int(value)
+            whole = int(value)
+            bits = 63 if isinstance(kind, BigInteger) else 31
+            if not -(2**bits) <= whole < 2**bits:
+                raise _bad(name, f"{whole} is too large to store")
+            return whole
         if isinstance(kind, Date):
             if isinstance(value, dt.datetime):
                 return value.date()

@@ -153,6 +153,8 @@ def product_by_key(uow: UnitOfWork, key: str) -> Product:
 def resolve_product(uow: UnitOfWork, ref: str | int) -> Product:
     """A product by id (an int or digits) or by key."""
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        if int(ref) >= 2**31:  # beyond any id; PostgreSQL would reject the comparison
+            raise NotFound(f"product {ref} does not exist")
         with uow:
             product = uow.session.get(Product, int(ref))
             if product is not None:

@@ -77,6 +77,7 @@ def make_world(client: TestClient) -> World:
             "code": "PROTO-1",
             "phase": "prototype",
             "technique": "3d_print",
+            "planned_quantity": 5,
         },
     )
     unit = created(

@@ -214,6 +214,7 @@ def test_filters_and_search(client: TestClient, world: World) -> None:
         "revision_id": world.other_revision,
         "code": "OTHER-1",
         "phase": "prototype",
+        "planned_quantity": 3,
     }
     created(client, "/builds", other_build)
 
