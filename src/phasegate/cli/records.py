@@ -34,8 +34,7 @@ def products_list(
     phase: Phase | None = typer.Option(None, "--phase", help="Only products in this phase."),
     fmt: OutputFormat = FORMAT,
 ) -> None:
-    cards = overview.portfolio(context.uow())
-    rows = [to_jsonable(card) for card in cards if phase is None or card.phase is phase]
+    rows = [to_jsonable(card) for card in overview.portfolio(context.uow(), phase=phase)]
     emit_rows(
         rows,
         fmt,

@@ -493,7 +493,7 @@ class _Loader:
                 g.product,
                 to_phase=g.to_phase,
                 outcome=g.outcome,
-                decided_by=ACTOR,
+                decided_by=g.decided_by,
                 rationale=g.rationale,
                 decided_at=g.decided_at,
             )

@@ -177,6 +177,7 @@ class GateRec:
     outcome: GateOutcome
     decided_at: dt.datetime
     rationale: str
+    decided_by: str = "Sofia Lindqvist (product)"  # chairs the gate review
 
 
 # High-volume records of one build. ``unit`` is an index into ``BuildVolume.units``.
