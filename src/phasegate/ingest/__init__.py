@@ -1,0 +1,1 @@
+"""Parsers: files and uploads into validated arrays and records."""
