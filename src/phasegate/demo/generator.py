@@ -402,7 +402,7 @@ def _attempt(
                 unit=unit,
                 station=station.name,
                 procedure=f"{plan.product} {station.name.lower()} {plan.procedure_version}",
-                outcome=Outcome.FAIL if failed else Outcome.PASS,
+                outcome=result,  # a failed functional check fails the run too
                 started_at=start,
                 ended_at=end,
                 operator=operator,

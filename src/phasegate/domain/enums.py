@@ -102,7 +102,8 @@ class Technique(_Labelled):
 
     @property
     def label(self) -> str:
-        return "3D print" if self is Technique.PRINT_3D else super().label
+        special = {"3d_print": "3D print", "cnc": "CNC machining", "pcb_assembly": "PCB assembly"}
+        return special.get(self.value, super().label)
 
 
 class BuildStatus(_Labelled):
@@ -120,6 +121,17 @@ class UnitStatus(_Labelled):
     SCRAPPED = "scrapped"
     SHIPPED = "shipped"
     RETURNED = "returned"
+
+
+UNIT_STATUS_COLOURS = {
+    UnitStatus.IN_PROCESS: "#2563eb",
+    UnitStatus.PASSED: "#059669",
+    UnitStatus.FAILED: "#b91c1c",
+    UnitStatus.REWORK: "#ea580c",
+    UnitStatus.SCRAPPED: "#475569",
+    UnitStatus.SHIPPED: "#0d9488",
+    UnitStatus.RETURNED: "#9333ea",
+}
 
 
 class Allocation(_Labelled):

@@ -22,6 +22,7 @@ from phasegate import __version__
 from phasegate.domain.enums import (
     PHASE_COLOURS,
     SEVERITY_COLOURS,
+    UNIT_STATUS_COLOURS,
     Allocation,
     FindingStatus,
     Phase,
@@ -34,15 +35,6 @@ STATIC_DIR = Path(__file__).parent / "static"
 DASH = "—"
 
 # Unit status colours for badges and the status chart (good, in progress, bad, neutral).
-UNIT_STATUS_COLOURS = {
-    UnitStatus.IN_PROCESS: "#2563eb",
-    UnitStatus.PASSED: "#059669",
-    UnitStatus.FAILED: "#b91c1c",
-    UnitStatus.REWORK: "#ea580c",
-    UnitStatus.SCRAPPED: "#475569",
-    UnitStatus.SHIPPED: "#0d9488",
-    UnitStatus.RETURNED: "#9333ea",
-}
 
 
 def fmt_num(value: float | int | None, digits: int = 0) -> str:
