@@ -47,9 +47,28 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api.state.engine = engine
     api.state.uow_factory = uow_factory
     app.mount("/api/v1", api)
+    _answer_unknown_api_paths(app)
 
     install_web(app)
     return app
+
+
+def _answer_unknown_api_paths(app: FastAPI) -> None:
+    """Paths under /api outside the mounted version answer in the API's error shape."""
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
+
+    from phasegate.api.errors import error_response
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+    async def unknown(request: Request) -> JSONResponse:
+        return error_response(
+            404, "not_found", f"no API at {request.url.path}; the API is under /api/v1"
+        )
+
+    app.add_api_route("/api", unknown, methods=methods, include_in_schema=False)
+    app.add_api_route("/api/{rest:path}", unknown, methods=methods, include_in_schema=False)
 
 
 def create_app_from_env() -> FastAPI:

@@ -143,6 +143,11 @@ def test_bad_parameters_get_an_error_page(client: TestClient) -> None:
 def test_api_errors_stay_json(client: TestClient) -> None:
     r = client.get("/api/v1/products/NOPE")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+    for path in ("/api", "/api/v2/products", "/api/products"):
+        outside = client.post(path) if path == "/api" else client.get(path)
+        assert outside.status_code == 404
+        assert outside.json()["error"]["type"] == "not_found"
+        assert "the API is under /api/v1" in outside.json()["error"]["message"]
 
 
 def test_static_assets_are_vendored(client: TestClient) -> None:
