@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from phasegate import __version__
@@ -55,9 +56,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
 def _answer_unknown_api_paths(app: FastAPI) -> None:
     """Paths under /api outside the mounted version answer in the API's error shape."""
-    from fastapi import Request
-    from fastapi.responses import JSONResponse
-
     from phasegate.api.errors import error_response
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
