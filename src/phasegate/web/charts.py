@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from phasegate.domain.enums import UnitStatus
+from phasegate.domain.enums import UNIT_STATUS_COLOURS, UnitStatus
 from phasegate.services.overview import Count, RevisionIteration, StationStat
-from phasegate.web.rendering import UNIT_STATUS_COLOURS
 
 Figure = dict[str, Any]
 
