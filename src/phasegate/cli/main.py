@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from phasegate import __version__
 from phasegate.cli.errors import exit_code_for
-from phasegate.cli.output import err_console
 
 app = typer.Typer(
     name="phasegate",
@@ -45,22 +43,28 @@ def main(argv: list[str] | None = None) -> int:
     _register()
     try:
         app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as stop:
-        return stop.exit_code
-    except click.exceptions.Abort:
-        err_console.print("Aborted.")
+    except typer.Exit as stop:
+        return int(stop.exit_code)
+    except typer.Abort:
+        _error_line("Aborted.")
         return 1
-    except click.ClickException as usage:
+    except typer.TyperException as usage:  # usage errors: bad option, missing argument, ...
         ctx = getattr(usage, "ctx", None)
         prefix = f"{ctx.command_path}: " if ctx is not None else ""
-        err_console.print(f"Error: {prefix}{usage.format_message()}", markup=False, highlight=False)
-        return usage.exit_code
+        _error_line(f"Error: {prefix}{usage.format_message()}")
+        return int(usage.exit_code)
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # the one place that turns any error into a line and a code
-        err_console.print(f"Error: {_describe(error)}", markup=False, highlight=False)
+        _error_line(f"Error: {_describe(error)}")
         return exit_code_for(error)
     return 0
+
+
+def _error_line(text: str) -> None:
+    """One line on stderr, never wrapped to the terminal width."""
+    sys.stderr.write(" ".join(text.split()) + "\n")
+    sys.stderr.flush()
 
 
 def _describe(error: BaseException) -> str:

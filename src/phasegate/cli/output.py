@@ -30,23 +30,27 @@ class OutputFormat(StrEnum):
     CSV = "csv"
 
 
-def to_jsonable(value: Any) -> Any:
+def to_jsonable(value: Any, *, keep_dates: bool = False) -> Any:
     """Turn results (dataclasses, enums, dates, NumPy scalars) into JSON-ready values.
 
-    Non-finite floats become ``null``: JSON has no NaN or infinity.
+    Non-finite floats become ``null``: JSON has no NaN or infinity. ``keep_dates`` leaves dates
+    and datetimes as they are, for tables that format them for a person.
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: to_jsonable(getattr(value, f.name), keep_dates=keep_dates)
+            for f in dataclasses.fields(value)
+        }
     if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v, keep_dates=keep_dates) for k, v in value.items()}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
+        return value if keep_dates else value.isoformat()
     if isinstance(value, str | bytes):
         return value
     if isinstance(value, Iterable):
-        return [to_jsonable(v) for v in value]
+        return [to_jsonable(v, keep_dates=keep_dates) for v in value]
     if hasattr(value, "item") and callable(value.item):  # NumPy scalar
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -61,8 +65,12 @@ def dump_json(data: Any) -> str:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}"
     if isinstance(value, enum.Enum):
         return str(value.value)
     if isinstance(value, list | tuple):
@@ -76,8 +84,9 @@ def emit_rows(
     *,
     columns: Sequence[str] | None = None,
     title: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> None:
-    """Print a list of records in the chosen format."""
+    """Print a list of records in the chosen format; ``headers`` relabel table columns."""
     cols = list(columns) if columns is not None else (list(rows[0].keys()) if rows else [])
     if fmt is OutputFormat.JSON:
         sys.stdout.write(dump_json(list(rows)) + "\n")
@@ -100,8 +109,12 @@ def emit_rows(
         sys.stdout.write(buf.getvalue())
     else:
         table = Table(title=title, header_style="bold")
+        labels = headers or {}
         for c in cols:
-            table.add_column(c.replace("_", " "))
+            numeric = any(isinstance(row.get(c), int | float) for row in rows)
+            table.add_column(
+                labels.get(c, c.replace("_", " ")), justify="right" if numeric else "left"
+            )
         for row in rows:
             table.add_row(*(_cell(row.get(c)) for c in cols))
         console.print(table)

@@ -34,19 +34,49 @@ def products_list(
     phase: Phase | None = typer.Option(None, "--phase", help="Only products in this phase."),
     fmt: OutputFormat = FORMAT,
 ) -> None:
-    rows = [to_jsonable(card) for card in overview.portfolio(context.uow(), phase=phase)]
-    emit_rows(
-        rows,
-        fmt,
-        columns=None if fmt is OutputFormat.JSON else _card_columns(rows),
-        title="Products",
-    )
+    cards = overview.portfolio(context.uow(), phase=phase)
+    rows = []
+    for card in cards:
+        row = to_jsonable(card)
+        row["open_findings"] = {c.severity.value: c.count for c in card.open_findings}
+        rows.append(row)
+    if fmt is OutputFormat.JSON:
+        emit_rows(rows, fmt)
+        return
+    for row in rows:
+        row["open_findings"] = (
+            ", ".join(f"{n} {sev}" for sev, n in row["open_findings"].items() if n) or "none"
+        )
+    if fmt is OutputFormat.CSV:
+        flat = [k for k, v in rows[0].items() if not isinstance(v, dict | list)] if rows else []
+        emit_rows(rows, fmt, columns=flat or list(PRODUCT_TABLE))
+        return
+    emit_rows(rows, fmt, columns=list(PRODUCT_TABLE), headers=PRODUCT_TABLE, title="Products")
 
 
-def _card_columns(rows: list[Any]) -> list[str]:
-    if not rows:
-        return ["key", "name", "phase"]
-    return [k for k, v in rows[0].items() if not isinstance(v, dict | list)]
+PRODUCT_TABLE = {
+    "key": "key",
+    "name": "name",
+    "phase": "phase",
+    "latest_revision": "rev",
+    "build_count": "builds",
+    "unit_count": "units",
+    "open_findings": "open findings",
+    "mean_feedback_rating": "rating",
+    "target_unit_cost": "target cost",
+}
+BUILD_TABLE = {
+    "id": "id",
+    "product": "product",
+    "code": "code",
+    "phase": "phase",
+    "status": "status",
+    "quantity": "qty",
+    "budget": "budget",
+    "actual_cost": "cost",
+    "start_date": "start",
+    "end_date": "end",
+}
 
 
 @builds_app.command("list", help="List builds, newest first within each product.")
@@ -71,30 +101,19 @@ def builds_list(
         row = snapshot(build)
         row["product"] = keys.get(build.product_id, build.product_id)
         rows.append(row)
-    columns = [
-        "id",
-        "product",
-        "code",
-        "phase",
-        "status",
-        "technique",
-        "fidelity",
-        "planned_quantity",
-        "actual_quantity",
-        "budget",
-        "actual_cost",
-        "start_date",
-        "end_date",
-    ]
-    if fmt is OutputFormat.JSON:
+    if fmt is not OutputFormat.TABLE:
         emit_rows(rows, fmt)
-    else:
-        emit_rows(
-            rows,
-            fmt,
-            columns=columns,
-            title=f"Builds {offset + 1}-{offset + len(rows)} of {page.total}",
-        )
+        return
+    for row in rows:
+        row["quantity"] = f"{row['actual_quantity'] or 0}/{row['planned_quantity']}"
+    shown = f"{offset + 1}-{offset + len(rows)}" if rows else "none"
+    emit_rows(
+        rows,
+        fmt,
+        columns=list(BUILD_TABLE),
+        headers=BUILD_TABLE,
+        title=f"Builds {shown} of {page.total}",
+    )
 
 
 @units_app.command("show", help="Show one unit: its build, station passes, tests and defects.")
@@ -104,25 +123,26 @@ def units_show(
     fmt: OutputFormat = FORMAT,
 ) -> None:
     history = overview.unit_history(context.uow(), serial, product)
-    data = to_jsonable(history)
     if fmt is OutputFormat.JSON:
-        emit_record(data, fmt)
+        emit_record(to_jsonable(history), fmt)
         return
-    flat = {k: v for k, v in data.items() if not isinstance(v, dict | list)}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            for sub, sub_value in value.items():
-                if not isinstance(sub_value, dict | list):
-                    flat[f"{key}_{sub}"] = sub_value
+    data = to_jsonable(history, keep_dates=fmt is OutputFormat.TABLE)
+    facts = {k: v for k, v in data.items() if not isinstance(v, list)}
     if fmt is OutputFormat.CSV:
-        emit_rows([flat], fmt)
+        emit_rows([facts], fmt)
         return
-    emit_record(flat, fmt, title=f"Unit {serial}")
-    for key, value in data.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            emit_rows(
-                value,
-                fmt,
-                columns=[k for k, v in value[0].items() if not isinstance(v, dict | list)],
-                title=key.replace("_", " ").capitalize(),
-            )
+    emit_record(facts, fmt, title=f"Unit {history.serial}")
+    for title, key, columns in UNIT_SECTIONS:
+        if data[key]:
+            emit_rows(data[key], fmt, columns=columns, title=title)
+
+
+UNIT_SECTIONS = (
+    (
+        "Station passes",
+        "passes",
+        ["station", "started_at", "ended_at", "operator", "result", "attempt"],
+    ),
+    ("Test runs", "test_runs", ["id", "station", "procedure", "outcome", "started_at", "operator"]),
+    ("Defects", "defects", ["code", "severity", "disposition", "station", "found_at", "cost"]),
+)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import click
+from typing import Any
+
 import typer.main
 
 from phasegate.cli.main import _register, app
 
 
-def _commands(group: click.Command, path: str = "phasegate") -> list[tuple[str, click.Command]]:
+def _commands(group: Any, path: str = "phasegate") -> list[tuple[str, Any]]:
     found = [(path, group)]
-    if isinstance(group, click.Group):
+    if hasattr(group, "commands"):
         for name, command in group.commands.items():
             found.extend(_commands(command, f"{path} {name}"))
     return found
@@ -24,7 +25,7 @@ def test_every_command_and_option_has_help() -> None:
         if not (command.help or command.short_help):
             missing.append(path)
         for param in command.params:
-            if isinstance(param, click.Option) and not param.help:
+            if param.param_type_name == "option" and not param.help:
                 missing.append(f"{path} {param.opts[0]}")
     assert missing == []
 
