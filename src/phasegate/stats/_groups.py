@@ -10,6 +10,8 @@ from numpy.typing import ArrayLike
 from phasegate.domain.errors import invalid
 from phasegate.stats._checks import FloatArray, IntArray, finite_array, sizes_array
 
+_COLUMN_LOOP_MAX = 32
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Groups:
@@ -32,12 +34,34 @@ class Groups:
     def equal(self) -> bool:
         return self.table is not None
 
+    def _columns(self) -> list[FloatArray] | None:
+        # NumPy reduces a short inner axis slowly; a loop over the (few) columns is ~10x faster
+        # and still touches every value once per column in C.
+        if self.table is not None and self.table.shape[1] <= _COLUMN_LOOP_MAX:
+            return [self.table[:, j] for j in range(self.table.shape[1])]
+        return None
+
     def means(self) -> FloatArray:
+        cols = self._columns()
+        if cols is not None:
+            total = cols[0].copy()
+            for col in cols[1:]:
+                total += col
+            total /= len(cols)
+            return total
         if self.table is not None:
             return np.asarray(self.table.mean(axis=1), dtype=np.float64)
         return np.asarray(np.add.reduceat(self.flat, self.starts) / self.sizes, dtype=np.float64)
 
     def ranges(self) -> FloatArray:
+        cols = self._columns()
+        if cols is not None:
+            high, low = cols[0].copy(), cols[0].copy()
+            for col in cols[1:]:
+                np.maximum(high, col, out=high)
+                np.minimum(low, col, out=low)
+            high -= low
+            return high
         if self.table is not None:
             return np.asarray(self.table.max(axis=1) - self.table.min(axis=1), dtype=np.float64)
         high = np.maximum.reduceat(self.flat, self.starts)
@@ -46,7 +70,14 @@ class Groups:
     def stds(self, means: FloatArray | None = None) -> FloatArray:
         """Sample standard deviations (ddof = 1); NaN for a subgroup of one."""
         mu = self.means() if means is None else means
-        if self.table is not None:
+        cols = self._columns()
+        if cols is not None:
+            ss = np.zeros_like(mu)
+            for col in cols:
+                dev = col - mu
+                dev *= dev
+                ss += dev
+        elif self.table is not None:
             dev = self.table - mu[:, None]
             ss = np.einsum("ij,ij->i", dev, dev)
         else:

@@ -345,6 +345,11 @@ def capability(
     normality = anderson_darling(raw, alpha_normality) if n >= 8 else None
     if normality is None:
         warnings.append(f"only {n} values: normality not checked (needs 8)")
+    elif normality.subsampled:
+        warnings.append(
+            f"normality tested on an evenly spaced subsample of {normality.n:,} of the "
+            f"{normality.n_total:,} values"
+        )
 
     below = float(np.count_nonzero(raw < lo_spec)) if lo_spec is not None else 0.0
     above = float(np.count_nonzero(raw > hi_spec)) if hi_spec is not None else 0.0

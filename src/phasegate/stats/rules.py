@@ -148,9 +148,11 @@ def _ends_of_runs(mask: BoolArray, length: int) -> BoolArray:
 def _window_counts(mask: BoolArray, length: int) -> NDArray[np.int32]:
     """Number of True values in the window of ``length`` ending at each index (partial at start)."""
     cs = np.cumsum(mask, dtype=np.int32)
-    out = cs.copy()
-    if length < cs.shape[0]:
-        out[length:] -= cs[:-length]
+    if length >= cs.shape[0]:
+        return cs
+    out = np.empty_like(cs)
+    out[:length] = cs[:length]
+    np.subtract(cs[length:], cs[:-length], out=out[length:])
     return out
 
 
@@ -258,6 +260,8 @@ def standardize(
     values: FloatArray, center: FloatArray | float, sigma: FloatArray | float
 ) -> FloatArray:
     """``(values - center) / sigma``; a point on a zero-width centre line gets 0, not NaN."""
+    if np.min(sigma) > 0:
+        return np.asarray((values - center) / sigma, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (values - center) / sigma
     return np.where(np.isnan(z), 0.0, z)

@@ -184,3 +184,13 @@ def test_anderson_darling_statistic_matches_definition():
     assert stats.anderson_darling(x).statistic == pytest.approx(
         sps.anderson(x, method="interpolate").statistic
     )
+
+
+def test_normality_subsample_above_limit_is_reported():
+    x = np.random.default_rng(8).normal(size=250_001)
+    res = stats.anderson_darling(x)
+    assert res.subsampled and res.n_total == 250_001 and res.n == 83_334
+    full = stats.anderson_darling(x, max_n=None)
+    assert full.n == 250_001 and not full.subsampled
+    cap = stats.capability(x, lsl=-6, usl=6)
+    assert any("subsample of 83,334 of the 250,001 values" in w for w in cap.warnings)
