@@ -19,7 +19,7 @@ from phasegate.demo.records import BuildVolume, DemoData
 from phasegate.domain.enums import AuditAction, FindingStatus
 from phasegate.domain.errors import Conflict
 from phasegate.services import audit, builds, crud, phases, products, quality
-from phasegate.store import bulk
+from phasegate.store import bulk, db
 from phasegate.store.models import AuditEvent, Base, Build, Product
 from phasegate.store.uow import UnitOfWork
 
@@ -77,7 +77,7 @@ def load_demo(
     started = time.perf_counter()
     report: Progress = progress or (lambda _d, _c, _t: None)
     if reset:
-        empty_database(engine)
+        db.empty_database(engine)
     elif _holds_data(engine):
         raise Conflict(
             "the database already holds data; use `phasegate demo --reset` to replace it "
@@ -89,18 +89,6 @@ def load_demo(
     loader.volumes()
     loader.lessons()
     return _summary(engine, data, time.perf_counter() - started)
-
-
-def empty_database(engine: Engine) -> None:
-    """Delete every row of every phasegate table (the schema and its version stay)."""
-    tables = Base.metadata.sorted_tables
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(tables):
-                conn.execute(table.delete())
 
 
 def _holds_data(engine: Engine) -> bool:

@@ -318,6 +318,18 @@ class ProductSummary:
     target_annual_volume: int | None
     target_launch_date: dt.date | None
 
+    @classmethod
+    def of(cls, product: Product) -> ProductSummary:
+        return cls(
+            key=product.key,
+            name=product.name,
+            description=product.description,
+            phase=product.phase,
+            target_unit_cost=product.target_unit_cost,
+            target_annual_volume=product.target_annual_volume,
+            target_launch_date=product.target_launch_date,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PhaseStep:
@@ -676,15 +688,7 @@ def product_overview(uow: UnitOfWork, key: str) -> ProductOverview:
             .limit(6),
         )
         return ProductOverview(
-            product=ProductSummary(
-                key=product.key,
-                name=product.name,
-                description=product.description,
-                phase=product.phase,
-                target_unit_cost=product.target_unit_cost,
-                target_annual_volume=product.target_annual_volume,
-                target_launch_date=product.target_launch_date,
-            ),
+            product=ProductSummary.of(product),
             timeline=timeline,
             gate_decisions=decisions,
             revisions=tuple(iterations),
@@ -1454,13 +1458,4 @@ def phase_counts(uow: UnitOfWork) -> tuple[Count[Phase], ...]:
 def product_summary(uow: UnitOfWork, key: str) -> ProductSummary:
     """The product's own fields, for pages that list one kind of its records."""
     with uow:
-        p = _product(uow, key)
-        return ProductSummary(
-            key=p.key,
-            name=p.name,
-            description=p.description,
-            phase=p.phase,
-            target_unit_cost=p.target_unit_cost,
-            target_annual_volume=p.target_annual_volume,
-            target_launch_date=p.target_launch_date,
-        )
+        return ProductSummary.of(_product(uow, key))

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -99,3 +99,21 @@ def head_revision() -> str | None:
 
 def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+def empty_database(engine: Engine) -> None:
+    """Delete every row of every phasegate table; the schema and its version stay.
+
+    Ids restart at 1 on both backends (SQLite reuses ids once a table without AUTOINCREMENT
+    is empty), so a reload after emptying is identical to a load into a new database.
+    """
+    from phasegate.store.models import Base
+
+    tables = Base.metadata.sorted_tables
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(table.delete())

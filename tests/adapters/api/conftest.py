@@ -8,24 +8,18 @@ reached its tests are skipped with the reason, except in CI (``CI=true``), where
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from phasegate.app import create_app
 from phasegate.config import Settings
 from phasegate.store import db
-from phasegate.store.models import Base
 from tests.adapters.api.support import DEFAULT_ACTOR
-
-PG_ADMIN_URL = os.environ.get(
-    "PHASEGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from tests.conftest import new_postgres_database
 
 
 @pytest.fixture(scope="session")
@@ -41,39 +35,11 @@ def migrated_sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def migrated_postgres_url() -> Iterator[str]:
     """A uniquely named, migrated PostgreSQL database that lives for the session."""
-    name = f"phasegate_api_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # the server is not there, or refuses us
-        admin.dispose()
-        reason = str(error).splitlines()[0]
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL is required in CI but unreachable: {reason}")
-        pytest.skip(f"PostgreSQL unreachable: {reason}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with new_postgres_database("phasegate_api") as url:
         engine = db.make_engine(url)
         db.upgrade(engine)
         engine.dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def empty_database(engine: Engine) -> None:
-    """Delete every record and restart the ids, keeping the schema."""
-    tables = Base.metadata.sorted_tables
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:  # SQLite reuses ids from 1 once a table without AUTOINCREMENT is empty
-            for table in reversed(tables):
-                conn.execute(table.delete())
 
 
 @contextmanager
@@ -102,7 +68,7 @@ def client(backend_app: tuple[TestClient, Engine]) -> TestClient:
     """The API over an empty database, on SQLite and on PostgreSQL; paths are relative to
     ``/api/v1``."""
     test_client, engine = backend_app
-    empty_database(engine)
+    db.empty_database(engine)
     return test_client
 
 
@@ -116,5 +82,5 @@ def sqlite_app(migrated_sqlite_url: str) -> Iterator[tuple[TestClient, Engine]]:
 def sqlite_client(sqlite_app: tuple[TestClient, Engine]) -> TestClient:
     """The API over an empty SQLite database, for tests that do not depend on the backend."""
     test_client, engine = sqlite_app
-    empty_database(engine)
+    db.empty_database(engine)
     return test_client
