@@ -63,6 +63,7 @@ class _Series:
     group: NDArray[np.int64]  # subgroup index of each row
     labels: list[str | int]  # one per subgroup
     first_line: NDArray[np.int64]  # file line of each subgroup's first row
+    lines: NDArray[np.int64]  # file line of each row, in the order of ``values``
     notes: list[str]
     missing_rows: int
 
@@ -132,6 +133,7 @@ def _series(
         group=group[order_rows],
         labels=labels,
         first_line=first_line,
+        lines=cols.lines[keep][order_rows],
         notes=notes,
         missing_rows=missing_rows,
     )
@@ -163,6 +165,37 @@ def _reference_from_times(
         stamp = _parse_time(cell, f"{cols.path}, line {line}, column {time!r}")
         mask[j] = (lo is None or stamp >= lo) and (hi is None or stamp <= hi)
     return mask
+
+
+def _check_counts(path: str, series: _Series, value: str, size: str | None, bounded: bool) -> None:
+    """Attributes data errors named by file line (the engine would name the array index)."""
+    counts = series.values
+    bad = np.flatnonzero((counts < 0) | (counts != np.round(counts)))
+    if bad.size:
+        i = int(bad[0])
+        raise invalid(
+            f"{path}, line {int(series.lines[i])}, column {value!r}",
+            f"a count must be a non-negative whole number, got {counts[i]:g}",
+        )
+    if series.sizes is None or size is None:
+        return
+    sizes = series.sizes
+    bad = np.flatnonzero((sizes <= 0) | (sizes != np.round(sizes)))
+    if bad.size:
+        i = int(bad[0])
+        raise invalid(
+            f"{path}, line {int(series.lines[i])}, column {size!r}",
+            f"a sample size must be a positive whole number, got {sizes[i]:g}",
+        )
+    if bounded:
+        over = np.flatnonzero(counts > sizes)
+        if over.size:
+            i = int(over[0])
+            raise invalid(
+                f"{path}, line {int(series.lines[i])}",
+                f"{counts[i]:g} nonconforming ({value!r}) is more than the sample size "
+                f"{sizes[i]:g} ({size!r})",
+            )
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -281,6 +314,8 @@ def analyse_spc(
     series = _series(cols, value, subgroup, subgroup_size, size)
     if series.values.shape[0] == 0:
         raise invalid(f"{cols.path}: column {value!r}", "no values (every cell is empty)")
+    if chart in _ATTRIBUTES:
+        _check_counts(cols.path, series, value, size, bounded=chart in {"p", "np"})
     reference = None
     if time is not None and (phase1_start or phase1_end):
         reference = _reference_from_times(cols, time, series.first_line, phase1_start, phase1_end)

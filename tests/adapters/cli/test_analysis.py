@@ -227,9 +227,9 @@ def test_plot_html(capsys, widths, tmp_path):
         (["spc", "{bad}", "--value", "v", "--chart", "imr"], "line 3, column 'v': 'inf'"),
         (["spc", "{bad2}", "--value", "v", "--chart", "imr"], "line 2, column 'v': 'abc'"),
         (["spc", "{over}", "--value", "bad", "--size", "n", "--chart", "p"],
-         "counts[1]: 60 nonconforming is more than the sample size 50"),
+         "line 3: 60 nonconforming ('bad') is more than the sample size 50 ('n')"),
         (["spc", "{zero}", "--value", "bad", "--size", "n", "--chart", "p"],
-         "sizes[0]: sample size must be a positive integer"),
+         "line 2, column 'n': a sample size must be a positive whole number, got 0"),
         (["spc", "{empty}", "--value", "v", "--chart", "imr"], "no data rows"),
     ],
 )  # fmt: skip
