@@ -6,6 +6,7 @@ render the report; ``--plot FILE.html|.png`` draws the chart with Plotly.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 import tempfile
@@ -28,7 +29,7 @@ FILE = typer.Argument(..., help="CSV file (header row; delimiter , ; tab or | de
 
 def _notes(notes: list[str]) -> None:
     for note in notes:
-        err_console.print(f"note: {note}", markup=False, highlight=False)
+        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _check_plot(plot: Path | None) -> None:
@@ -207,7 +208,7 @@ def capability(
     doc = report.as_dict()
     _notes(doc["notes"])
     for warning in doc["warnings"]:
-        err_console.print(f"warning: {warning}", markup=False, highlight=False)
+        err_console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     if fmt is OutputFormat.JSON:
         emit_record(doc, fmt)
     elif fmt is OutputFormat.CSV:
@@ -215,7 +216,7 @@ def capability(
     else:
         _capability_table(doc)
     if plot is not None:
-        _write_figure(_capability_figure(doc, report.result), plot)
+        _write_figure(_capability_figure(doc), plot)
 
 
 _INDICES = ("cp", "cpl", "cpu", "cpk", "cpm", "pp", "ppl", "ppu", "ppk")
@@ -447,13 +448,23 @@ def _spc_figure(doc: dict[str, Any]) -> Any:
     return fig
 
 
-def _capability_figure(doc: dict[str, Any], result: Any) -> Any:
+def _capability_figure(doc: dict[str, Any]) -> Any:
     import numpy as np
     import plotly.graph_objects as go
 
     fig = go.Figure()
+    edges, counts = doc["histogram"]["edges"], doc["histogram"]["counts"]
+    width = edges[1] - edges[0] if len(edges) > 1 else 1.0
+    total = sum(counts) or 1
+    fig.add_bar(
+        x=[(a + b) / 2 for a, b in itertools.pairwise(edges)],
+        y=[c / (total * width) for c in counts],
+        width=width,
+        name="data (density)",
+        marker_color="#9ecae1",
+    )
     mean, sd = doc["mean"], doc["sigma_overall"]
-    if sd:
+    if doc["method"] == "normal" and sd:
         xs = np.linspace(mean - 4 * sd, mean + 4 * sd, 200)
         pdf = np.exp(-0.5 * ((xs - mean) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
         fig.add_trace(go.Scatter(x=xs, y=pdf, mode="lines", name="normal (overall sigma)"))
@@ -461,13 +472,18 @@ def _capability_figure(doc: dict[str, Any], result: Any) -> Any:
         if doc[name] is not None:
             fig.add_vline(x=doc[name], line_dash="dash", annotation_text=name.upper())
     fig.update_layout(
-        title=f"Capability of {doc['value_column']}: Cpk = {doc['cpk']}, Ppk = {doc['ppk']}",
+        title=f"Capability of {doc['value_column']} ({doc['method']}): "
+        f"Cpk = {_fmt(doc['cpk'])}, Ppk = {_fmt(doc['ppk'])}",
         template="plotly_white",
         width=1000,
         height=500,
         xaxis_title=doc["value_column"],
     )
     return fig
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _gage_figure(doc: dict[str, Any]) -> Any:
@@ -503,7 +519,7 @@ def _write_figure(fig: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() in {".html", ".htm"}:
         fig.write_html(str(path), include_plotlyjs=True, full_html=True)
-        err_console.print(f"plot written to {path}", markup=False, highlight=False)
+        err_console.print(f"plot written to {path}", markup=False, highlight=False, soft_wrap=True)
         return
     browser = _browser()
     if browser is None:
@@ -542,4 +558,4 @@ def _write_figure(fig: Any, path: Path) -> None:
         if not out.is_file():
             raise invalid("--plot", "Chromium did not produce a PNG; use --plot FILE.html")
         shutil.copyfile(out, path)
-    err_console.print(f"plot written to {path}", markup=False, highlight=False)
+    err_console.print(f"plot written to {path}", markup=False, highlight=False, soft_wrap=True)

@@ -382,6 +382,8 @@ class CapabilityReport:
     result: CapabilityResult
     notes: tuple[str, ...]
     missing_rows: int
+    histogram_edges: tuple[float, ...] = ()
+    histogram_counts: tuple[int, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The ``phasegate capability --format json`` document."""
@@ -431,6 +433,10 @@ class CapabilityReport:
                 "value_column": self.value_column,
                 "missing_rows": self.missing_rows,
                 "notes": list(self.notes),
+                "histogram": {
+                    "edges": list(self.histogram_edges),
+                    "counts": list(self.histogram_counts),
+                },
             }
         )
         return out
@@ -475,7 +481,17 @@ def analyse_capability(
         sigma_within=sigma_within,  # type: ignore[arg-type]
         method=method,  # type: ignore[arg-type]
     )
-    return CapabilityReport(cols.path, value, result, tuple(series.notes), series.missing_rows)
+    bins = int(min(60, max(5, math.ceil(math.sqrt(series.values.shape[0])))))
+    counts, edges = np.histogram(series.values, bins=bins)
+    return CapabilityReport(
+        cols.path,
+        value,
+        result,
+        tuple(series.notes),
+        series.missing_rows,
+        tuple(float(e) for e in edges),
+        tuple(int(c) for c in counts),
+    )
 
 
 @dataclass(frozen=True, slots=True, eq=False)
