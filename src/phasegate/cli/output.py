@@ -70,7 +70,10 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}"
+        # Six significant digits keep measurement resolution; money-sized numbers get commas.
+        if abs(value) < 10_000:
+            return f"{value:.6g}"
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
     if isinstance(value, enum.Enum):
         return str(value.value)
     if isinstance(value, list | tuple):
