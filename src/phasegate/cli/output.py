@@ -36,6 +36,17 @@ def to_jsonable(value: Any, *, keep_dates: bool = False) -> Any:
     Non-finite floats become ``null``: JSON has no NaN or infinity. ``keep_dates`` leaves dates
     and datetimes as they are, for tables that format them for a person.
     """
+    # Plain values first: large results are mostly floats, and the generic checks below cost
+    # far more than the conversion itself.
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int or kind is str or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {str(k): to_jsonable(v, keep_dates=keep_dates) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [to_jsonable(v, keep_dates=keep_dates) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             f.name: to_jsonable(getattr(value, f.name), keep_dates=keep_dates)
@@ -52,14 +63,22 @@ def to_jsonable(value: Any, *, keep_dates: bool = False) -> Any:
     if isinstance(value, Iterable):
         return [to_jsonable(v, keep_dates=keep_dates) for v in value]
     if hasattr(value, "item") and callable(value.item):  # NumPy scalar
-        value = value.item()
+        return to_jsonable(value.item(), keep_dates=keep_dates)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 
 
+PRETTY_JSON_LIMIT = 1_000_000  # characters; beyond this indentation only costs time and space
+
+
 def dump_json(data: Any) -> str:
-    return json.dumps(to_jsonable(data), indent=2, allow_nan=False)
+    """Exact JSON: indented for reading, compact when the document is large (many points)."""
+    plain = to_jsonable(data)
+    compact = json.dumps(plain, allow_nan=False, separators=(",", ":"))
+    if len(compact) > PRETTY_JSON_LIMIT:
+        return compact
+    return json.dumps(plain, indent=2, allow_nan=False)
 
 
 def _cell(value: Any) -> str:
