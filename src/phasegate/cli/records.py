@@ -43,14 +43,16 @@ def products_list(
     if fmt is OutputFormat.JSON:
         emit_rows(rows, fmt)
         return
-    for row in rows:
-        row["open_findings"] = (
-            ", ".join(f"{n} {sev}" for sev, n in row["open_findings"].items() if n) or "none"
-        )
     if fmt is OutputFormat.CSV:
+        for row in rows:
+            for severity, count in row.pop("open_findings").items():
+                row[f"open_findings_{severity}"] = count
         flat = [k for k, v in rows[0].items() if not isinstance(v, dict | list)] if rows else []
         emit_rows(rows, fmt, columns=flat or list(PRODUCT_TABLE))
         return
+    for row in rows:
+        counts = row["open_findings"].items()
+        row["open_findings"] = ", ".join(f"{n} {sev}" for sev, n in counts if n) or "none"
     emit_rows(rows, fmt, columns=list(PRODUCT_TABLE), headers=PRODUCT_TABLE, title="Products")
 
 

@@ -53,6 +53,7 @@ def test_products_list_csv_and_table(run: Runner, database_url: str) -> None:
     assert csv.code == 0
     header, *lines = csv.out.strip().splitlines()
     assert header.split(",")[:3] == ["key", "name", "phase"]
+    assert "open_findings_critical" in header.split(",")
     assert len(lines) == 2
     table = run("products", "list")
     assert table.code == 0
