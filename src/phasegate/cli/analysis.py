@@ -339,6 +339,22 @@ def gage(
 # plots
 
 
+CHART_TITLES = {
+    "xbar-r": "X̄ chart (limits from R̄)",
+    "xbar-s": "X̄ chart (limits from S̄)",
+    "r": "R chart",
+    "s": "S chart",
+    "imr": "Individuals chart",
+    "mr": "Moving-range chart",
+    "p": "p chart (fraction nonconforming)",
+    "np": "np chart (number nonconforming)",
+    "c": "c chart (nonconformities)",
+    "u": "u chart (nonconformities per unit)",
+    "ewma": "EWMA chart",
+    "cusum": "Tabular CUSUM (standardised)",
+}
+
+
 def _spc_figure(doc: dict[str, Any]) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -349,7 +365,7 @@ def _spc_figure(doc: dict[str, Any]) -> Any:
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.08,
-        subplot_titles=[f"{c['chart']} chart" for c in charts],
+        subplot_titles=[CHART_TITLES.get(c["chart"], f"{c['chart']} chart") for c in charts],
     )
     for row, part in enumerate(charts, start=1):
         pts = part["points"]
@@ -383,7 +399,7 @@ def _spc_figure(doc: dict[str, Any]) -> Any:
                     x=x,
                     y=ys,
                     mode="lines",
-                    name=name,
+                    name="UCL / LCL" if name == "UCL" else name,
                     showlegend=row == 1 and name == "UCL",
                     line={"color": color, "shape": "hvh"},
                 ),
@@ -402,6 +418,17 @@ def _spc_figure(doc: dict[str, Any]) -> Any:
             row=row,
             col=1,
         )
+        phase2 = [i for i, p in enumerate(pts) if p.get("phase") == 2]
+        if phase2 and phase2[0] > 0:
+            fig.add_vline(
+                x=phase2[0] - 0.5,
+                line={"color": "#555555", "dash": "dot", "width": 1},
+                annotation_text="phase II →",
+                annotation_position="top right",
+                annotation_font_size=11,
+                row=row,
+                col=1,
+            )
         if part["chart"] == "cusum":
             series = [("C+", [p["upper"] for p in pts]), ("C-", [p["lower"] for p in pts])]
         else:
