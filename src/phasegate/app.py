@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 
 from phasegate import __version__
 from phasegate.config import Settings, get_settings
-from phasegate.domain.errors import InvalidInput
 from phasegate.store import db
 from phasegate.store.uow import UnitOfWork
 
@@ -29,11 +28,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     settings = settings or get_settings()
     engine = engine or db.make_engine(settings.database_url)
-    if not db.is_up_to_date(engine):
-        raise InvalidInput(
-            f"database {engine.url.render_as_string(hide_password=True)} is not at the current "
-            "schema; run `phasegate init` first"
-        )
+    db.require_current_schema(engine)
     uow_factory = uow_factory_for(engine)
 
     app = FastAPI(

@@ -12,12 +12,14 @@ from starlette.exceptions import HTTPException
 
 from phasegate.api.schemas import ErrorOut
 from phasegate.domain.errors import (
+    ConfigurationError,
     Conflict,
     FieldError,
     GateBlocked,
     InvalidInput,
     NotFound,
     PhasegateError,
+    Unavailable,
 )
 
 # The one table: error class (or the status of an HTTP error) -> (HTTP status, error type).
@@ -27,6 +29,8 @@ ERRORS: dict[type[Exception] | int, tuple[int, str]] = {
     InvalidInput: (422, InvalidInput.kind),
     Conflict: (409, Conflict.kind),
     GateBlocked: (409, GateBlocked.kind),
+    Unavailable: (503, Unavailable.kind),
+    ConfigurationError: (503, ConfigurationError.kind),
     PhasegateError: (400, PhasegateError.kind),
     RequestValidationError: (422, InvalidInput.kind),  # the request does not fit the schema
     404: (404, NotFound.kind),  # no such route
@@ -38,6 +42,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No such record"},
     409: {"model": ErrorOut, "description": "Conflicts with existing data or the gate plan"},
     422: {"model": ErrorOut, "description": "Invalid input; `fields` names each bad field"},
+    503: {"model": ErrorOut, "description": "The database is unavailable or not set up"},
 }
 
 _SOURCES = ("body", "query", "path", "header", "cookie")

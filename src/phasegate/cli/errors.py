@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from phasegate.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound, PhasegateError
+from phasegate.domain.errors import (
+    ConfigurationError,
+    Conflict,
+    GateBlocked,
+    InvalidInput,
+    NotFound,
+    PhasegateError,
+    Unavailable,
+)
 
 EXIT_CODES: dict[type[PhasegateError], int] = {
     InvalidInput: 2,
     NotFound: 1,
     Conflict: 1,
     GateBlocked: 1,
+    Unavailable: 1,
+    ConfigurationError: 1,
 }
 
 

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import time
-
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from phasegate.cli import context
-from phasegate.cli.context import _first_line
 from phasegate.cli.main import app
-from phasegate.cli.output import OutputFormat, console, emit_record
-from phasegate.domain.errors import InvalidInput
+from phasegate.cli.output import OutputFormat, console, emit_record, to_jsonable
 from phasegate.store import db
 
 
 def _migrate() -> tuple[str, str | None, str | None]:
     eng = context.engine(migrated=False)
-    shown = eng.url.render_as_string(hide_password=True)
-    try:
-        before = db.current_revision(eng)
-        db.upgrade(eng)
-    except InvalidInput:
-        raise
-    except Exception as error:
-        raise InvalidInput(f"cannot initialise database {shown}: {_first_line(error)}") from error
-    return shown, before, db.current_revision(eng)
+    before, after = db.migrate(eng)
+    return eng.url.render_as_string(hide_password=True), before, after
 
 
 @app.command("init", help="Create or upgrade the database schema (safe to run again).")
@@ -71,19 +60,8 @@ def demo(
                 tasks[description] = bar.add_task(description, total=total)
             bar.update(tasks[description], completed=completed, total=total)
 
-        started = time.perf_counter()
         summary = load_demo(eng, reset=reset, seed=seed, progress=progress)
-        elapsed = time.perf_counter() - started
-    record = context_summary(summary)
-    record.setdefault("seconds", elapsed)
-    emit_record(record, fmt, title="Demo loaded")
-
-
-def context_summary(summary: object) -> dict[str, object]:
-    from phasegate.cli.output import to_jsonable
-
-    data = to_jsonable(summary)
-    return data if isinstance(data, dict) else {"summary": data}
+    emit_record(to_jsonable(summary), fmt, title="Demo loaded")
 
 
 @app.command("serve", help="Run the web app and the API (http://HOST:PORT, API under /api/v1).")

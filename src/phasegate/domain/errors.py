@@ -56,6 +56,21 @@ class GateBlocked(PhasegateError):
     kind = "gate_blocked"
 
 
+class Unavailable(PhasegateError):
+    """The database cannot be reached or refused the work for now; trying again may succeed."""
+
+    kind = "unavailable"
+
+
+class ConfigurationError(PhasegateError):
+    """The installation is set up wrongly (a bad database URL, a schema that needs migrating).
+
+    Not the caller's input: the operator has to fix the configuration.
+    """
+
+    kind = "configuration"
+
+
 def invalid(loc: str, message: str) -> InvalidInput:
     """Shorthand for an ``InvalidInput`` about a single field."""
     return InvalidInput(f"{loc}: {message}", [FieldError(loc, message)])

@@ -36,6 +36,5 @@ def check_database(uow: UnitOfWork) -> DatabaseHealth:
             conn.execute(text("SELECT 1"))
         revision = db.current_revision(engine)
     except SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", None) or error).strip()
-        return DatabaseHealth(backend, False, None, head, reason.splitlines()[0] if reason else "")
+        return DatabaseHealth(backend, False, None, head, db.first_line(error))
     return DatabaseHealth(backend, True, revision, head)

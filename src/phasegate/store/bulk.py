@@ -12,7 +12,7 @@ owns the transaction::
         bulk.insert_measurements(conn, measurements)   # also updates BuildCharacteristicStat
 
 Rows are mappings from column name to value. Omitted optional columns take the model's default;
-a missing required column raises ``ValueError`` naming the row and the column. Datetimes must be
+a missing required column raises ``InvalidInput`` naming the row and the column. Datetimes must be
 timezone-aware (they are stored in UTC). Enum columns take the enum or its value.
 
 Ids: functions that return ids give them in the order of the rows. On PostgreSQL they are
@@ -40,6 +40,7 @@ import numpy as np
 from sqlalchemy import Connection, Table, text
 
 from phasegate.domain.enums import Allocation, Disposition, Outcome, Severity, UnitStatus
+from phasegate.domain.errors import ConfigurationError, FieldError, InvalidInput
 from phasegate.store.models import (
     BuildCharacteristicStat,
     BuildStationStat,
@@ -211,7 +212,10 @@ def build_of_units(conn: Connection, unit_ids: Iterable[int]) -> dict[int, int]:
 def _prepare(
     spec: _Spec, rows: Sequence[Row], convert_dt: Callable[[Any], Any] | None
 ) -> list[tuple[Any, ...]]:
-    """Rows as tuples in ``spec.columns`` order, defaults filled and enums as their values."""
+    """Rows as tuples in ``spec.columns`` order, defaults filled and enums as their values.
+
+    Raises ``InvalidInput`` naming the table, the row index and the column.
+    """
     enum_values = {
         name: {m.value: m.value for m in cls} | {m: m.value for m in cls}
         for name, cls in spec.enums.items()
@@ -220,36 +224,50 @@ def _prepare(
     for index, row in enumerate(rows):
         missing = spec.required.difference(row)
         if missing:
-            raise ValueError(
-                f"{spec.table.name} row {index}: missing column {sorted(missing)[0]!r}"
-            )
-        values: list[Any] = []
-        for name in spec.columns:
-            if name in row:
-                value = row[name]
-            elif name in spec.defaults:
-                value = spec.defaults[name]()
-            else:
-                value = None
-            if name in enum_values and value is not None:
-                try:
-                    value = enum_values[name][value]
-                except KeyError:
-                    allowed = ", ".join(v for v in enum_values[name] if isinstance(v, str))
-                    raise ValueError(
-                        f"{spec.table.name} row {index}: {name} {value!r} is not one of: {allowed}"
-                    ) from None
-            elif name in spec.datetimes and value is not None:
-                if not isinstance(value, dt.datetime) or value.tzinfo is None:
-                    raise ValueError(
-                        f"{spec.table.name} row {index}: {name} {value!r} must be a "
-                        "timezone-aware datetime"
-                    )
-                if convert_dt is not None:
-                    value = convert_dt(value)
-            values.append(value)
+            raise _bad_row(spec, index, sorted(missing)[0], "missing column")
+        values = [_cell(spec, index, row, name, enum_values, convert_dt) for name in spec.columns]
         out.append(tuple(values))
     return out
+
+
+def _cell(
+    spec: _Spec,
+    index: int,
+    row: Row,
+    name: str,
+    enum_values: Mapping[str, Mapping[Any, str]],
+    convert_dt: Callable[[Any], Any] | None,
+) -> Any:
+    """One cell: given, defaulted or null; an enum as its value, a datetime checked for UTC."""
+    if name in row:
+        value = row[name]
+    elif name in spec.defaults:
+        value = spec.defaults[name]()
+    else:
+        value = None
+    if value is None:
+        return None
+    if name in enum_values:
+        try:
+            return enum_values[name][value]
+        except KeyError:
+            allowed = ", ".join(v for v in enum_values[name] if isinstance(v, str))
+            raise _bad_row(spec, index, name, f"{value!r} is not one of: {allowed}") from None
+    if name in spec.datetimes:
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise _bad_row(spec, index, name, f"{value!r} must be a timezone-aware datetime")
+        if convert_dt is not None:
+            return convert_dt(value)
+    return value
+
+
+def _bad_row(spec: _Spec, index: int, column: str, reason: str) -> InvalidInput:
+    table = spec.table.name
+    if reason == "missing column":
+        message = f"{table} row {index}: missing column {column!r}"
+    else:
+        message = f"{table} row {index}: {column} {reason}"
+    return InvalidInput(message, [FieldError(f"{table}[{index}].{column}", reason)])
 
 
 def _insert(conn: Connection, spec: _Spec, rows: Sequence[Row], *, want_ids: bool) -> list[int]:
@@ -260,7 +278,7 @@ def _insert(conn: Connection, spec: _Spec, rows: Sequence[Row], *, want_ids: boo
         return _insert_postgresql(conn, spec, rows, want_ids=want_ids)
     if dialect.name == "sqlite":
         return _insert_sqlite(conn, spec, rows, want_ids=want_ids)
-    raise ValueError(f"bulk insert does not support the {dialect.name!r} backend")
+    raise ConfigurationError(f"bulk insert does not support the {dialect.name!r} backend")
 
 
 def _sqlite_datetime(value: dt.datetime) -> str:

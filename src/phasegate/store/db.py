@@ -11,9 +11,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from phasegate.domain.errors import InvalidInput
+from phasegate.domain.errors import ConfigurationError, Unavailable
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -28,17 +28,17 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; raises ``InvalidInput`` naming the URL when it cannot be used."""
+    """Create an engine; raises ``ConfigurationError`` naming the URL when it cannot be used."""
     url = normalise_url(url)
     try:
         parsed = make_url(url)
     except ArgumentError as error:
-        raise InvalidInput(
+        raise ConfigurationError(
             f"PHASEGATE_DATABASE_URL: cannot parse {url!r} as a database URL"
         ) from error
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
-        raise InvalidInput(
+        raise ConfigurationError(
             f"PHASEGATE_DATABASE_URL: backend {backend!r} is not supported "
             "(use sqlite:///FILE or postgresql://USER@HOST/DB)"
         )
@@ -47,13 +47,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if database and database != ":memory:" and not database.startswith("file:"):
             folder = Path(database).expanduser().resolve().parent
             if not folder.is_dir():
-                raise InvalidInput(
+                raise ConfigurationError(
                     f"PHASEGATE_DATABASE_URL: folder {folder} for the SQLite file does not exist"
                 )
     try:
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, ImportError) as error:
-        raise InvalidInput(f"PHASEGATE_DATABASE_URL: {error}") from error
+        raise ConfigurationError(f"PHASEGATE_DATABASE_URL: {error}") from error
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -84,6 +84,20 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def migrate(engine: Engine) -> tuple[str | None, str | None]:
+    """Upgrade to the newest migration; the revisions before and after.
+
+    Raises ``Unavailable`` naming the database when it cannot be reached or written.
+    """
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        return before, current_revision(engine)
+    except SQLAlchemyError as error:
+        shown = engine.url.render_as_string(hide_password=True)
+        raise Unavailable(f"cannot initialise database {shown}: {first_line(error)}") from error
+
+
 def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
 
@@ -99,6 +113,30 @@ def head_revision() -> str | None:
 
 def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Check that the database answers and is at the newest migration.
+
+    Raises ``Unavailable`` when it cannot be reached, ``ConfigurationError`` when its schema
+    needs ``phasegate init``.
+    """
+    shown = engine.url.render_as_string(hide_password=True)
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as error:
+        raise Unavailable(f"cannot open database {shown}: {first_line(error)}") from error
+    if current != head_revision():
+        raise ConfigurationError(
+            f"database {shown} is not initialised at the current schema; run `phasegate init`"
+        )
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of what the driver said, without SQLAlchemy's wrapping."""
+    orig = getattr(error, "orig", None)
+    text_ = str(orig if orig is not None else error).strip()
+    return text_.splitlines()[0] if text_ else type(error).__name__
 
 
 def empty_database(engine: Engine) -> None:

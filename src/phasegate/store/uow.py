@@ -6,10 +6,12 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from phasegate.domain.errors import NotFound
+from phasegate.domain.errors import NotFound, Unavailable
+from phasegate.store.db import first_line
 from phasegate.store.models import Base
 
 M = TypeVar("M", bound=Base)
@@ -54,12 +56,11 @@ class UnitOfWork:
             # results stay readable after the block.
             self._session.close()
             self._session = None
+            if _is_unavailable(exc):
+                raise Unavailable(f"the database is unavailable: {first_line(exc)}") from exc
 
     def commit(self) -> None:
         self.session.commit()
-
-    def rollback(self) -> None:
-        self.session.rollback()
 
     def get(self, model: type[M], ident: Any, *, label: str | None = None) -> M:
         """The record with this primary key, or ``NotFound`` naming what was looked for."""
@@ -68,9 +69,9 @@ class UnitOfWork:
             raise NotFound(f"{label or model.__name__.lower()} {ident} does not exist")
         return obj
 
-    def one_by(self, model: type[M], *, label: str | None = None, **criteria: Any) -> M:
-        obj = self.session.scalars(select(model).filter_by(**criteria)).first()
-        if obj is None:
-            described = ", ".join(f"{k}={v!r}" for k, v in criteria.items())
-            raise NotFound(f"no {label or model.__name__.lower()} with {described}")
-        return obj
+
+def _is_unavailable(error: BaseException | None) -> bool:
+    """Did the database fail to answer (down, unreachable, locked), rather than refuse the data?"""
+    if isinstance(error, OperationalError | DisconnectionError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated

@@ -12,7 +12,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from phasegate.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound, PhasegateError
+from phasegate.domain.errors import (
+    ConfigurationError,
+    Conflict,
+    GateBlocked,
+    InvalidInput,
+    NotFound,
+    PhasegateError,
+    Unavailable,
+)
 from phasegate.web.rendering import STATIC_DIR, render
 from phasegate.web.routes import router
 
@@ -22,6 +30,8 @@ ERROR_PAGES: dict[type[PhasegateError], tuple[int, str]] = {
     InvalidInput: (400, "Invalid request"),
     Conflict: (409, "Conflict"),
     GateBlocked: (409, "Gate blocked"),
+    Unavailable: (503, "Database unavailable"),
+    ConfigurationError: (503, "Not set up"),
 }
 HTTP_TITLES = {404: "Not found", 405: "Method not allowed"}
 

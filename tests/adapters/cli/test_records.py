@@ -89,27 +89,28 @@ def test_unknown_records_fail_with_one_line(run: Runner, database_url: str) -> N
     assert product.err.strip() == "Error: product 'GHOST' does not exist"
 
 
-def test_bad_database_url_is_one_line_exit_2(run: Runner, tmp_path: Path) -> None:
+def test_bad_database_url_is_a_configuration_failure(run: Runner, tmp_path: Path) -> None:
+    """A misconfigured database is the operator's problem, not bad input: exit 1, one line."""
     bad = run("products", "list", url="mysql://nobody@nowhere/db")
-    assert bad.code == 2
+    assert bad.code == 1
     assert bad.err.count("\n") == 1
     assert "backend 'mysql' is not supported" in bad.err
     garbage = run("products", "list", url="not a url")
-    assert garbage.code == 2 and "cannot parse" in garbage.err
+    assert garbage.code == 1 and "cannot parse" in garbage.err
     missing_dir = run("init", url=f"sqlite:///{tmp_path}/no/such/dir/x.db")
-    assert missing_dir.code == 2 and "does not exist" in missing_dir.err
+    assert missing_dir.code == 1 and "does not exist" in missing_dir.err
     assert "Traceback" not in bad.err + garbage.err + missing_dir.err
 
 
 def test_uninitialised_database_asks_for_init(run: Runner) -> None:
     result = run("products", "list")
-    assert result.code == 2
+    assert result.code == 1
     assert "run `phasegate init`" in result.err
 
 
 def test_unreachable_postgres_is_one_line(run: Runner) -> None:
     result = run("products", "list", url="postgresql://postgres@127.0.0.1:1/none")
-    assert result.code == 2
+    assert result.code == 1
     assert result.err.startswith("Error: cannot open database")
     assert result.err.count("\n") == 1
 
