@@ -47,6 +47,11 @@ def to_jsonable(value: Any, *, keep_dates: bool = False) -> Any:
         return {str(k): to_jsonable(v, keep_dates=keep_dates) for k, v in value.items()}
     if kind is list or kind is tuple:
         return [to_jsonable(v, keep_dates=keep_dates) for v in value]
+    return _structured_to_jsonable(value, keep_dates)
+
+
+def _structured_to_jsonable(value: Any, keep_dates: bool) -> Any:
+    """``to_jsonable`` for everything that is not a plain JSON value or a list or dict."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             f.name: to_jsonable(getattr(value, f.name), keep_dates=keep_dates)

@@ -56,7 +56,7 @@ class UnitOfWork:
             # results stay readable after the block.
             self._session.close()
             self._session = None
-            if _is_unavailable(exc):
+            if exc is not None and _is_unavailable(exc):
                 raise Unavailable(f"the database is unavailable: {first_line(exc)}") from exc
 
     def commit(self) -> None:
@@ -70,7 +70,7 @@ class UnitOfWork:
         return obj
 
 
-def _is_unavailable(error: BaseException | None) -> bool:
+def _is_unavailable(error: BaseException) -> bool:
     """Did the database fail to answer (down, unreachable, locked), rather than refuse the data?"""
     if isinstance(error, OperationalError | DisconnectionError):
         return True
