@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from phasegate.domain.errors import (
     ConfigurationError,
     Conflict,
+    FieldError,
     GateBlocked,
     InvalidInput,
     NotFound,
@@ -30,3 +34,30 @@ def exit_code_for(error: BaseException) -> int:
     if isinstance(error, ValueError | FileNotFoundError):
         return 2
     return 1
+
+
+_QUOTED_NAME = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
+
+
+def with_flags(error: InvalidInput, flags: Mapping[str, str]) -> InvalidInput:
+    """``error`` with the service's parameter names replaced by the flags that set them.
+
+    ``flags`` is a command group's table from parameter name to flag
+    (``{"subgroup_size": "--subgroup-size"}``). A field's ``loc`` made only of such names
+    (``"lsl/usl"`` included) and every name a message quotes in backquotes become flags;
+    other locations (a file, line and column) stay as they are.
+    """
+
+    def loc(text: str) -> str:
+        parts = text.split("/")
+        return "/".join(flags[p] for p in parts) if all(p in flags for p in parts) else text
+
+    def prose(text: str) -> str:
+        return _QUOTED_NAME.sub(lambda m: flags.get(m[1], m[1]), text)
+
+    fields = [FieldError(loc(f.loc), prose(f.message)) for f in error.fields]
+    if len(fields) == 1 and error.message == f"{error.fields[0].loc}: {error.fields[0].message}":
+        message = f"{fields[0].loc}: {fields[0].message}"
+    else:
+        message = prose(error.message)
+    return InvalidInput(message, fields)
