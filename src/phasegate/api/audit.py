@@ -13,7 +13,7 @@ from phasegate.api.resources import page_of, product_filter
 from phasegate.api.schemas import AuditEventOut, Page
 from phasegate.domain.enums import AuditAction
 from phasegate.services import audit_trail
-from phasegate.services.crud import MAX_PAGE
+from phasegate.services.paging import MAX_PAGE
 
 router = APIRouter(prefix="/audit-events", tags=["Audit trail"])
 

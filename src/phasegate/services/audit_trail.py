@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from phasegate.domain.enums import AuditAction
-from phasegate.domain.errors import invalid
-from phasegate.services.crud import MAX_PAGE, Page
+from phasegate.services.paging import Page, check_page, parse_enum
 from phasegate.store.models import AuditEvent
 from phasegate.store.uow import UnitOfWork
 
@@ -23,10 +22,7 @@ def list_events(
     offset: int = 0,
 ) -> Page[AuditEvent]:
     """One page of audit events matching every filter given, newest first."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise invalid("limit", f"{limit} is outside 1..{MAX_PAGE}")
-    if offset < 0:
-        raise invalid("offset", f"{offset} must not be negative")
+    check_page(limit, offset)
     stmt = select(AuditEvent)
     if entity_type is not None:
         stmt = stmt.where(AuditEvent.entity_type == entity_type)
@@ -35,16 +31,11 @@ def list_events(
     if product_id is not None:
         stmt = stmt.where(AuditEvent.product_id == product_id)
     if action is not None:
-        try:
-            action = AuditAction(action)
-        except ValueError:
-            allowed = ", ".join(a.value for a in AuditAction)
-            raise invalid("action", f"{action!r} is not one of: {allowed}") from None
-        stmt = stmt.where(AuditEvent.action == action)
+        stmt = stmt.where(AuditEvent.action == parse_enum(AuditAction, "action", action))
     if actor is not None:
         stmt = stmt.where(AuditEvent.actor == actor)
     with uow:
         total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         newest_first = stmt.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
-        items = list(uow.session.scalars(newest_first))
+        items = tuple(uow.session.scalars(newest_first))
         return Page(items=items, total=total, limit=limit, offset=offset)

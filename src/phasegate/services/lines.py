@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from phasegate.services import crud
 from phasegate.services.builds import LINES, STATIONS
+from phasegate.services.paging import Page
 from phasegate.store.models import Station
 from phasegate.store.uow import UnitOfWork
 
 
 def list_stations(
     uow: UnitOfWork, line_id: int, *, limit: int = 50, offset: int = 0
-) -> crud.Page[Station]:
+) -> Page[Station]:
     """One page of the stations of line ``line_id`` by sequence; ``NotFound`` for no such line."""
     with uow:
         crud.get(uow, LINES, line_id)
