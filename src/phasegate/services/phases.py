@@ -7,10 +7,12 @@ import datetime as dt
 from sqlalchemy import select
 
 from phasegate.domain.enums import AuditAction, GateOutcome, Phase
-from phasegate.domain.errors import FieldError, GateBlocked, InvalidInput
+from phasegate.domain.errors import FieldError, InvalidInput
+from phasegate.domain.phases import check_gate_sequence, lets_product_in, needs_rationale
 from phasegate.services import audit
+from phasegate.services.paging import parse_enum
 from phasegate.services.products import resolve_product
-from phasegate.store.models import GateDecision
+from phasegate.store.models import GateDecision, Product
 from phasegate.store.uow import UnitOfWork
 
 
@@ -29,40 +31,12 @@ def record_gate_decision(
     A no-go is recorded too (the product stays). A conditional go needs the conditions written
     in ``rationale``. The gate must be the product's next one.
     """
-    try:
-        target = Phase(to_phase)
-    except ValueError:
-        raise InvalidInput(
-            f"to_phase: {to_phase!r} is not one of: pilot, production",
-            [FieldError("to_phase", "unknown phase")],
-        ) from None
-    try:
-        verdict = GateOutcome(outcome)
-    except ValueError:
-        raise InvalidInput(
-            f"outcome: {outcome!r} is not one of: go, no_go, conditional",
-            [FieldError("outcome", "unknown outcome")],
-        ) from None
-    if not decided_by.strip():
-        raise InvalidInput(
-            "decided_by: a gate decision needs the name of who decided",
-            [FieldError("decided_by", "is required")],
-        )
-    if verdict is not GateOutcome.GO and not rationale.strip():
-        raise InvalidInput(
-            f"rationale: a {verdict.label.lower()} decision needs a written reason",
-            [FieldError("rationale", "is required")],
-        )
+    target = parse_enum(Phase, "to_phase", to_phase)
+    verdict = parse_enum(GateOutcome, "outcome", outcome)
+    _check_decision(verdict, decided_by, rationale)
     with uow:
-        item = resolve_product(uow, product)
-        item = uow.session.merge(item)
-        expected = item.phase.next()
-        if expected is None or target is not expected:
-            raise GateBlocked(
-                f"product {item.key} is in {item.phase.label.lower()}; "
-                f"its next gate is {'none' if expected is None else expected.value}, "
-                f"not {target.value}"
-            )
+        item = uow.session.merge(resolve_product(uow, product))
+        check_gate_sequence(item.key, item.phase, target)
         decision = GateDecision(
             product_id=item.id,
             from_phase=item.phase,
@@ -73,21 +47,42 @@ def record_gate_decision(
             decided_at=decided_at or dt.datetime.now(dt.UTC),
         )
         uow.session.add(decision)
-        before = audit.snapshot(item)
-        if verdict is not GateOutcome.NO_GO:
-            item.phase = target
-        uow.session.flush()
-        audit.record(
-            uow,
-            actor=decision.decided_by,
-            action=AuditAction.DECISION,
-            obj=item,
-            before=before,
-            after=audit.snapshot(item),
-            summary=f"gate {decision.from_phase.value} -> {target.value}: {verdict.label}",
-        )
+        _apply(uow, item, decision)
         uow.commit()
         return decision
+
+
+def _check_decision(verdict: GateOutcome, decided_by: str, rationale: str) -> None:
+    if not decided_by.strip():
+        raise InvalidInput(
+            "decided_by: a gate decision needs the name of who decided",
+            [FieldError("decided_by", "is required")],
+        )
+    if needs_rationale(verdict) and not rationale.strip():
+        raise InvalidInput(
+            f"rationale: a {verdict.label.lower()} decision needs a written reason",
+            [FieldError("rationale", "is required")],
+        )
+
+
+def _apply(uow: UnitOfWork, item: Product, decision: GateDecision) -> None:
+    """Move the product if the decision lets it in, and audit the decision."""
+    before = audit.snapshot(item)
+    if lets_product_in(decision.outcome):
+        item.phase = decision.to_phase
+    uow.session.flush()
+    audit.record(
+        uow,
+        actor=decision.decided_by,
+        action=AuditAction.DECISION,
+        obj=item,
+        before=before,
+        after=audit.snapshot(item),
+        summary=(
+            f"gate {decision.from_phase.value} -> {decision.to_phase.value}: "
+            f"{decision.outcome.label}"
+        ),
+    )
 
 
 def gate_history(uow: UnitOfWork, product: str | int) -> list[GateDecision]:
