@@ -11,9 +11,12 @@ from phasegate.cli.main import app
 from phasegate.cli.output import OutputFormat, emit_record, emit_rows, to_jsonable
 from phasegate.domain.enums import Phase
 from phasegate.services import builds as build_service
-from phasegate.services import crud, overview
+from phasegate.services import crud
 from phasegate.services.audit import snapshot
+from phasegate.services.paging import MAX_PAGE
 from phasegate.services.products import PRODUCTS, resolve_product
+from phasegate.services.read.portfolio import portfolio
+from phasegate.services.read.unit import unit_history
 
 products_app = typer.Typer(help="Products: list them.", no_args_is_help=True)
 builds_app = typer.Typer(help="Builds: prototype, pilot and production runs.", no_args_is_help=True)
@@ -25,7 +28,7 @@ app.add_typer(builds_app, name="builds")
 app.add_typer(units_app, name="units")
 
 FORMAT = typer.Option(OutputFormat.TABLE, "--format", help="Output format: table, json or csv.")
-LIMIT = typer.Option(50, "--limit", min=1, max=crud.MAX_PAGE, help="Rows at most.")
+LIMIT = typer.Option(50, "--limit", min=1, max=MAX_PAGE, help="Rows at most.")
 OFFSET = typer.Option(0, "--offset", min=0, help="Rows to skip.")
 
 
@@ -34,11 +37,15 @@ def products_list(
     phase: Phase | None = typer.Option(None, "--phase", help="Only products in this phase."),
     fmt: OutputFormat = FORMAT,
 ) -> None:
-    cards = overview.portfolio(context.uow(), phase=phase)
+    cards = portfolio(context.uow(), phase=phase)
     rows = []
     for card in cards:
         row = to_jsonable(card)
-        row["open_findings"] = {c.severity.value: c.count for c in card.open_findings}
+        row["open_findings"] = {c.value.value: c.count for c in card.open_findings}
+        feedback = row.pop("feedback")
+        row["feedback_count"] = feedback["count"]
+        row["rated_feedback_count"] = feedback["rated"]
+        row["mean_feedback_rating"] = feedback["mean_rating"]
         rows.append(row)
     if fmt is OutputFormat.JSON:
         emit_rows(rows, fmt)
@@ -95,7 +102,7 @@ def builds_list(
     if product is not None:
         item = resolve_product(uow, product)
         filters["product_id"] = item.id
-    for p in crud.list_page(uow, PRODUCTS, limit=crud.MAX_PAGE).items:
+    for p in crud.list_page(uow, PRODUCTS, limit=MAX_PAGE).items:
         keys[p.id] = p.key
     page = crud.list_page(uow, build_service.BUILDS, filters=filters, limit=limit, offset=offset)
     rows = []
@@ -124,7 +131,7 @@ def units_show(
     product: str | None = typer.Option(None, "--product", help="Product key, when ambiguous."),
     fmt: OutputFormat = FORMAT,
 ) -> None:
-    history = overview.unit_history(context.uow(), serial, product)
+    history = unit_history(context.uow(), serial, product)
     if fmt is OutputFormat.JSON:
         emit_record(to_jsonable(history), fmt)
         return

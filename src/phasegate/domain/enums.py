@@ -16,6 +16,8 @@ class _Labelled(StrEnum):
 
 
 class Phase(_Labelled):
+    """A product's phase; their order and the gate rules are in ``domain.phases``."""
+
     PROTOTYPE = "prototype"
     PILOT = "pilot"
     PRODUCTION = "production"
@@ -25,15 +27,6 @@ class Phase(_Labelled):
         return {"prototype": "Prototype", "pilot": "Pilot run", "production": "Production run"}[
             self.value
         ]
-
-    @property
-    def order(self) -> int:
-        return list(Phase).index(self)
-
-    def next(self) -> Phase | None:
-        members = list(Phase)
-        i = members.index(self)
-        return members[i + 1] if i + 1 < len(members) else None
 
 
 PHASE_COLOURS = {Phase.PROTOTYPE: "#7c3aed", Phase.PILOT: "#d97706", Phase.PRODUCTION: "#059669"}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from phasegate.domain.enums import UNIT_STATUS_COLOURS, UnitStatus
-from phasegate.services.overview import Count, RevisionIteration, StationStat
+from phasegate.services.read.build import StationStat
+from phasegate.services.read.product import RevisionIteration
+from phasegate.services.read.rows import Count
+from phasegate.web.rendering import fmt_interval_title
 
 Figure = dict[str, Any]
 
@@ -72,7 +75,7 @@ def iteration_chart(revisions: Sequence[RevisionIteration]) -> Figure:
                 "mode": "lines+markers",
                 "name": "Mean feedback rating (1–5)",
                 "x": codes,
-                "y": [r.mean_feedback_rating for r in revisions],
+                "y": [r.feedback.mean_rating for r in revisions],
                 "yaxis": "y3",
                 "line": {"color": BLUE, "width": 3},
                 "marker": {"size": 9},
@@ -118,7 +121,7 @@ def iteration_chart(revisions: Sequence[RevisionIteration]) -> Figure:
     }
 
 
-def unit_status_chart(by_status: Sequence[Count[UnitStatus]]) -> Figure:
+def unit_status_chart(by_status: Iterable[Count[UnitStatus]]) -> Figure:
     """Units of a build by status, as horizontal bars in the status colours."""
     shown = [c for c in by_status if c.count]
     return {
@@ -147,21 +150,38 @@ def unit_status_chart(by_status: Sequence[Count[UnitStatus]]) -> Figure:
 
 
 def station_yield_chart(stations: Sequence[StationStat]) -> Figure:
-    """First-pass yield per station in line order."""
+    """First-pass yield per station in line order, with its confidence interval."""
     names = [s.name for s in stations]
+    yields = [s.fpy for s in stations]
+    values = [y.yield_frac if y else None for y in yields]
+    interval = next((fmt_interval_title(y.ci) for y in yields if y), "")
     return {
         "data": [
             {
                 "type": "bar",
                 "x": names,
-                "y": [s.first_pass_yield for s in stations],
+                "y": values,
                 "marker": {"color": GREEN},
                 "texttemplate": "%{y:.1%}",
                 "textposition": "inside",
-                "insidetextanchor": "end",
-                "customdata": [[s.first_pass_ok, s.first_attempts] for s in stations],
+                "insidetextanchor": "start",
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [y.ci.high - y.yield_frac if y else None for y in yields],
+                    "arrayminus": [y.yield_frac - y.ci.low if y else None for y in yields],
+                    "color": INK,
+                    "thickness": 1.5,
+                    "width": 6,
+                },
+                "customdata": [
+                    [s.first_pass_ok, s.first_attempts, y.ci.low, y.ci.high] if y else None
+                    for s, y in zip(stations, yields, strict=True)
+                ],
                 "hovertemplate": (
-                    "%{x}: %{y:.1%} (%{customdata[0]:,} of %{customdata[1]:,})<extra></extra>"
+                    "%{x}: %{y:.1%} (%{customdata[0]:,} of %{customdata[1]:,})<br>"
+                    f"{interval} %{{customdata[2]:.1%}} to %{{customdata[3]:.1%}}"
+                    "<extra></extra>"
                 ),
                 "name": "First-pass yield",
             }

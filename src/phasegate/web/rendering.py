@@ -25,10 +25,12 @@ from phasegate.domain.enums import (
     UNIT_STATUS_COLOURS,
     Allocation,
     FindingStatus,
-    Phase,
     Severity,
     UnitStatus,
 )
+from phasegate.domain.phases import PHASE_ORDER
+from phasegate.services.read.yields import RTY_METHOD
+from phasegate.stats.intervals import Interval
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -47,6 +49,26 @@ def fmt_pct(fraction: float | None, digits: int = 0) -> str:
     if fraction is None:
         return DASH
     return f"{fraction * 100:.{digits}f} %"
+
+
+INTERVAL_NAMES = {
+    "wilson": "Wilson score interval",
+    "clopper-pearson": "Clopper-Pearson exact interval",
+    RTY_METHOD: "interval: the product of the stations' Wilson intervals (Bonferroni)",
+}
+
+
+def fmt_interval_title(ci: Interval) -> str:
+    """What an interval is, for a tooltip: ``95 % Wilson score interval``."""
+    name = INTERVAL_NAMES.get(ci.method, f"{ci.method} interval")
+    return f"{ci.confidence * 100:g} % {name}"
+
+
+def fmt_pct_interval(ci: Interval | None, digits: int = 1) -> str:
+    """An interval of fractions in percent, ``[90.1, 95.6]``."""
+    if ci is None:
+        return DASH
+    return f"[{ci.low * 100:.{digits}f}, {ci.high * 100:.{digits}f}]"
 
 
 def fmt_money(value: float | None) -> str:
@@ -115,6 +137,8 @@ _env.filters.update(
     duration=fmt_duration,
     label=fmt_label,
     value=fmt_value,
+    interval_title=fmt_interval_title,
+    pct_interval=fmt_pct_interval,
 )
 _env.globals.update(
     version=__version__,
@@ -123,7 +147,7 @@ _env.globals.update(
     phase_colours={p.value: c for p, c in PHASE_COLOURS.items()},
     severity_colours={s.value: c for s, c in SEVERITY_COLOURS.items()},
     unit_status_colours={s.value: c for s, c in UNIT_STATUS_COLOURS.items()},
-    phases=list(Phase),
+    phases=list(PHASE_ORDER),
     severities=list(Severity),
     unit_statuses=list(UnitStatus),
     allocations=list(Allocation),

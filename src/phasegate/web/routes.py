@@ -7,7 +7,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from phasegate.services import overview
+from phasegate.services.paging import Page
+from phasegate.services.read.build import UnitRow, build_overview, build_units
+from phasegate.services.read.feedback import product_feedback
+from phasegate.services.read.findings import product_findings
+from phasegate.services.read.portfolio import phase_counts, portfolio
+from phasegate.services.read.product import product_overview
+from phasegate.services.read.rows import product_summary
+from phasegate.services.read.unit import unit_history
 from phasegate.store.uow import UnitOfWork
 from phasegate.web import charts
 from phasegate.web.rendering import is_htmx, render, url_with
@@ -35,14 +42,14 @@ def _page_param(page: int) -> int | None:
 @router.get("/", name="portfolio")
 def portfolio_page(request: Request, phase: str | None = None) -> Response:
     uow = _uow(request)
-    cards = overview.portfolio(uow, phase=phase or None)
+    cards = portfolio(uow, phase=phase or None)
     return render(
         request,
         "portfolio.html",
         {
             "nav": phase or "portfolio",
             "cards": cards,
-            "phase_counts": overview.phase_counts(uow),
+            "phase_counts": phase_counts(uow),
             "phase": phase or None,
         },
     )
@@ -50,7 +57,7 @@ def portfolio_page(request: Request, phase: str | None = None) -> Response:
 
 @router.get("/products/{key}", name="product")
 def product_page(request: Request, key: str) -> Response:
-    result = overview.product_overview(_uow(request), key)
+    result = product_overview(_uow(request), key)
     return render(
         request,
         "product.html",
@@ -72,8 +79,8 @@ def findings_page(
     page: int = Query(1, ge=1),
 ) -> Response:
     uow = _uow(request)
-    product = overview.product_summary(uow, key)
-    rows = overview.product_findings(
+    summary = product_summary(uow, key)
+    page_rows = product_findings(
         uow,
         key,
         severity=severity or None,
@@ -82,9 +89,9 @@ def findings_page(
         limit=ROWS_PER_PAGE,
         offset=_offset(page, ROWS_PER_PAGE),
     )
-    base = f"/products/{product.key}/findings"
+    base = f"/products/{summary.key}/findings"
     filters = {"severity": severity or None, "status": status, "revision": revision or None}
-    context = {"rows": rows, "filters": filters, "base": base, "product": product}
+    context = {"rows": page_rows, "filters": filters, "base": base, "product": summary}
     if is_htmx(request):
         return render(
             request,
@@ -104,8 +111,8 @@ def feedback_page(
     page: int = Query(1, ge=1),
 ) -> Response:
     uow = _uow(request)
-    product = overview.product_summary(uow, key)
-    rows = overview.product_feedback(
+    summary = product_summary(uow, key)
+    page_rows = product_feedback(
         uow,
         key,
         revision=revision or None,
@@ -113,9 +120,9 @@ def feedback_page(
         limit=ROWS_PER_PAGE,
         offset=_offset(page, ROWS_PER_PAGE),
     )
-    base = f"/products/{product.key}/feedback"
+    base = f"/products/{summary.key}/feedback"
     filters = {"revision": revision or None, "rating": rating}
-    context = {"rows": rows, "filters": filters, "base": base, "product": product}
+    context = {"rows": page_rows, "filters": filters, "base": base, "product": summary}
     if is_htmx(request):
         return render(
             request,
@@ -133,9 +140,9 @@ def _units(
     allocation: str | None,
     q: str | None,
     page: int,
-) -> tuple[overview.PageOf[overview.UnitRow], dict[str, str | None]]:
+) -> tuple[Page[UnitRow], dict[str, str | None]]:
     filters = {"status": status or None, "allocation": allocation or None, "q": q or None}
-    rows = overview.build_units(
+    units = build_units(
         _uow(request),
         build_id,
         status=filters["status"],
@@ -144,7 +151,7 @@ def _units(
         limit=UNITS_PER_PAGE,
         offset=_offset(page, UNITS_PER_PAGE),
     )
-    return rows, filters
+    return units, filters
 
 
 @router.get("/builds/{build_id}", name="build")
@@ -156,7 +163,7 @@ def build_page(
     q: str | None = None,
     page: int = Query(1, ge=1),
 ) -> Response:
-    result = overview.build_overview(_uow(request), build_id)
+    result = build_overview(_uow(request), build_id)
     units, filters = _units(request, build_id, status, allocation, q, page)
     return render(
         request,
@@ -210,5 +217,5 @@ def unit_lookup(serial: str = "", product: str | None = None) -> Response:
 
 @router.get("/units/{serial}", name="unit")
 def unit_page(request: Request, serial: str, product: str | None = None) -> Response:
-    history = overview.unit_history(_uow(request), serial, product or None)
+    history = unit_history(_uow(request), serial, product or None)
     return render(request, "unit.html", {"nav": "portfolio", "u": history})

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 
 from phasegate.app import create_app
 from phasegate.config import Settings
 from phasegate.services import builds, crud
-from phasegate.store import db
 from phasegate.store.models import Unit
+from phasegate.store.uow import UnitOfWork
 from tests.adapters.web.conftest import Site
 from tests.factories import make_line, make_product, make_revision
 
@@ -58,6 +58,8 @@ def test_product_page(client: TestClient) -> None:
     assert 'id="iteration-chart"' in html and "data-figure=" in html
     # Specs met on the latest build (PILOT-1): motor noise only, 1 of 3.
     assert "1 of 3 on PILOT-1" in html
+    # The pilot build's RTY with its interval; prototype builds have no station passes.
+    assert re.search(r'<span class="with-ci" title="95 % interval: [^"]+">\d+\.\d %', html)
     assert 'href="/builds/' in html and "/static/js/plotly.min.js" in html
 
 
@@ -84,6 +86,14 @@ def test_build_page_units_paginate_and_filter(client: TestClient, site: Site) ->
         assert text in r.text
     assert len(_rows(r.text, "data-serial")) == 50
     assert "Showing 1–50 of 120 units" in r.text
+    # RTY and every station's FPY come with their interval, and say which interval it is.
+    assert re.search(
+        r'data-kpi="rty">\s*<div class="kpi-label">Rolled throughput yield</div>\s*'
+        r'<div class="kpi-value"><span class="with-ci" title="95 % interval: [^"]+">'
+        r"\d+\.\d % <span class=\"ci\">\[\d+\.\d, \d+\.\d\]</span>",
+        r.text,
+    )
+    assert r.text.count('title="95 % Wilson score interval"') == 4  # the four stations
     page3 = client.get(f"/builds/{build_id}?page=3")
     assert len(_rows(page3.text, "data-serial")) == 20
     failed = client.get(f"/builds/{build_id}?status=failed")
@@ -164,12 +174,8 @@ def test_templates_hold_no_unfinished_text() -> None:
         assert not re.search(r"TODO|FIXME|lorem ipsum|coming soon", text, re.IGNORECASE), template
 
 
-def test_five_thousand_units_paginate_and_filter(tmp_path: Path) -> None:
-    from phasegate.store.uow import UnitOfWork
-
-    url = f"sqlite:///{tmp_path / 'big.db'}"
-    engine = db.make_engine(url)
-    db.upgrade(engine)
+def test_five_thousand_units_paginate_and_filter(engine: Engine) -> None:
+    url = engine.url.render_as_string(hide_password=False)
     uow = UnitOfWork.for_engine(engine)
     product = make_product(uow, key="BIG")
     revision = make_revision(uow, product)
@@ -216,4 +222,3 @@ def test_five_thousand_units_paginate_and_filter(tmp_path: Path) -> None:
     assert "of 500 units" in testing.text
     search = client.get(f"/builds/{build.id}/units?q=BIG-0499", headers=HX)
     assert _rows(search.text, "data-serial") == [f"BIG-0499{d}" for d in range(10)]
-    engine.dispose()

@@ -1,0 +1,393 @@
+"""The build page: the build, its stations and characteristics, and its list of units."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, case, func, select
+
+from phasegate.domain.enums import Allocation, Outcome, Phase, UnitStatus
+from phasegate.domain.errors import NotFound
+from phasegate.services.paging import Page, check_page, parse_optional_enum
+from phasegate.services.read.product import BuildRow, build_fields
+from phasegate.services.read.rows import OPEN_FINDING_STATUSES, Tally
+from phasegate.services.read.unit import UnitSummary
+from phasegate.services.read.yields import rolled_yield, station_fpy
+from phasegate.stats.yields import YieldResult
+from phasegate.store.models import (
+    Build,
+    BuildCharacteristicStat,
+    BuildStationStat,
+    Characteristic,
+    Defect,
+    Finding,
+    Line,
+    Partner,
+    Product,
+    Revision,
+    Station,
+    StationPass,
+    Unit,
+)
+from phasegate.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class BuildDetail(BuildRow):
+    """A build with its product and purpose, for the build page."""
+
+    product_key: str
+    product_name: str
+    product_phase: Phase
+    purpose: str
+
+
+@dataclass(frozen=True, slots=True)
+class StationStat:
+    """Passes of one build at one station, from the ``BuildStationStat`` aggregate."""
+
+    station_id: int
+    name: str
+    sequence: int
+    planned_cycle_time_s: float | None
+    passes: int
+    first_attempts: int
+    first_pass_ok: int
+    failures: int
+    cycle_time_count: int
+    cycle_time_total_s: float
+    cycle_time_total_sq: float
+    cycle_time_min_s: float | None
+    cycle_time_max_s: float | None
+
+    @property
+    def fpy(self) -> YieldResult | None:
+        """First-pass yield: units that passed at their first attempt / units that made one,
+        with its Wilson interval; ``None`` before any first attempt."""
+        return station_fpy(self.first_pass_ok, self.first_attempts)
+
+    @property
+    def mean_cycle_time_s(self) -> float | None:
+        n = self.cycle_time_count
+        return self.cycle_time_total_s / n if n else None
+
+    @property
+    def cycle_time_sd_s(self) -> float | None:
+        """Sample standard deviation from the running sums, sqrt((Σx² − (Σx)²/n) / (n − 1))."""
+        n = self.cycle_time_count
+        if n < 2:
+            return None
+        variance = (self.cycle_time_total_sq - self.cycle_time_total_s**2 / n) / (n - 1)
+        return math.sqrt(max(variance, 0.0))
+
+
+@dataclass(frozen=True, slots=True)
+class CharacteristicStat:
+    """One characteristic's measurements on one build, from ``BuildCharacteristicStat``."""
+
+    characteristic_id: int
+    name: str
+    unit: str
+    ctq: bool
+    lsl: float | None
+    usl: float | None
+    target: float | None
+    count: int
+    total: float
+    minimum: float | None
+    maximum: float | None
+    below_lsl: int
+    above_usl: int
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.count if self.count else None
+
+    @property
+    def out_of_spec(self) -> int:
+        return self.below_lsl + self.above_usl
+
+    @property
+    def met(self) -> bool:
+        return self.count > 0 and self.out_of_spec == 0
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOverview:
+    build: BuildDetail
+    by_status: Tally[UnitStatus]  # every status, in enum order
+    by_allocation: Tally[Allocation]
+    stations: tuple[StationStat, ...]
+    characteristics: tuple[CharacteristicStat, ...]
+    open_findings: int
+    defect_count: int
+
+    @property
+    def has_station_passes(self) -> bool:
+        return any(s.passes for s in self.stations)
+
+    @property
+    def specs_met(self) -> int:
+        return sum(1 for c in self.characteristics if c.met)
+
+
+def build_overview(uow: UnitOfWork, build_id: int) -> BuildOverview:
+    """Everything the build page shows except the unit list (see ``build_units``)."""
+    with uow:
+        build, product, revision, partner, line = _build(uow, build_id)
+        by_status = Tally.of(UnitStatus, _unit_counts(uow, build_id, Unit.status))
+        stations = _stations(uow, build)
+        detail = BuildDetail(
+            **build_fields(
+                build,
+                revision=revision,
+                partner=partner,
+                line=line,
+                unit_count=by_status.total,
+                rty=rolled_yield([(s.first_pass_ok, s.first_attempts) for s in stations]),
+            ),
+            product_key=product.key,
+            product_name=product.name,
+            product_phase=product.phase,
+            purpose=build.purpose,
+        )
+        return BuildOverview(
+            build=detail,
+            by_status=by_status,
+            by_allocation=Tally.of(Allocation, _unit_counts(uow, build_id, Unit.allocation)),
+            stations=stations,
+            characteristics=_characteristics(uow, build_id),
+            open_findings=_count(
+                uow,
+                select(func.count())
+                .select_from(Finding)
+                .where(Finding.build_id == build_id, Finding.status.in_(OPEN_FINDING_STATUSES)),
+            ),
+            defect_count=_count(
+                uow,
+                select(func.count())
+                .select_from(Defect)
+                .join(Unit, Unit.id == Defect.unit_id)
+                .where(Unit.build_id == build_id),
+            ),
+        )
+
+
+def _build(uow: UnitOfWork, build_id: int) -> Any:
+    """The build with its product, revision code, partner and line names, or ``NotFound``."""
+    row = uow.session.execute(
+        select(Build, Product, Revision.code, Partner.name, Line.name)
+        .join(Product, Product.id == Build.product_id)
+        .join(Revision, Revision.id == Build.revision_id)
+        .outerjoin(Partner, Partner.id == Build.partner_id)
+        .outerjoin(Line, Line.id == Build.line_id)
+        .where(Build.id == build_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"build {build_id} does not exist")
+    return row
+
+
+def _count(uow: UnitOfWork, stmt: Select[Any]) -> int:
+    return int(uow.session.scalar(stmt) or 0)
+
+
+def _unit_counts(uow: UnitOfWork, build_id: int, column: Any) -> dict[Any, int]:
+    stmt = select(column, func.count()).where(Unit.build_id == build_id).group_by(column)
+    return dict(uow.session.execute(stmt).all())
+
+
+def _stations(uow: UnitOfWork, build: Build) -> tuple[StationStat, ...]:
+    """Stations with passes of this build, and the idle stations of its line, in line order."""
+    stat = BuildStationStat
+    rows: list[tuple[Station, BuildStationStat | None]] = [
+        (st, agg)
+        for st, agg in uow.session.execute(
+            select(Station, stat)
+            .join(stat, (stat.station_id == Station.id) & (stat.build_id == build.id))
+            .order_by(Station.line_id, Station.sequence)
+        )
+    ]
+    if build.line_id is not None:
+        seen = {st.id for st, _ in rows}
+        idle = uow.session.scalars(
+            select(Station).where(Station.line_id == build.line_id).order_by(Station.sequence)
+        )
+        rows += [(st, None) for st in idle if st.id not in seen]
+        rows.sort(key=lambda r: (r[0].line_id != build.line_id, r[0].sequence))
+    return tuple(_station_stat(st, agg) for st, agg in rows)
+
+
+def _station_stat(st: Station, agg: BuildStationStat | None) -> StationStat:
+    return StationStat(
+        station_id=st.id,
+        name=st.name,
+        sequence=st.sequence,
+        planned_cycle_time_s=st.planned_cycle_time_s,
+        passes=agg.passes if agg else 0,
+        first_attempts=agg.first_attempts if agg else 0,
+        first_pass_ok=agg.first_pass_ok if agg else 0,
+        failures=agg.failures if agg else 0,
+        cycle_time_count=agg.cycle_time_count if agg else 0,
+        cycle_time_total_s=agg.cycle_time_total_s if agg else 0.0,
+        cycle_time_total_sq=agg.cycle_time_total_sq if agg else 0.0,
+        cycle_time_min_s=agg.cycle_time_min_s if agg else None,
+        cycle_time_max_s=agg.cycle_time_max_s if agg else None,
+    )
+
+
+def _characteristics(uow: UnitOfWork, build_id: int) -> tuple[CharacteristicStat, ...]:
+    """Characteristics measured on the build, CTQs first, then by name."""
+    cstat = BuildCharacteristicStat
+    return tuple(
+        CharacteristicStat(
+            characteristic_id=c.id,
+            name=c.name,
+            unit=c.unit,
+            ctq=c.ctq,
+            lsl=c.lsl,
+            usl=c.usl,
+            target=c.target,
+            count=agg.count,
+            total=agg.total,
+            minimum=agg.minimum,
+            maximum=agg.maximum,
+            below_lsl=agg.below_lsl,
+            above_usl=agg.above_usl,
+        )
+        for c, agg in uow.session.execute(
+            select(Characteristic, cstat)
+            .join(cstat, cstat.characteristic_id == Characteristic.id)
+            .where(cstat.build_id == build_id)
+            .order_by(Characteristic.ctq.desc(), Characteristic.name)
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRow(UnitSummary):
+    """A unit in the build's list, with counts of its passes and defects."""
+
+    passes: int
+    failed_passes: int
+    last_station: str | None
+    last_activity: dt.datetime | None
+    defects: int
+
+
+def build_units(
+    uow: UnitOfWork,
+    build_id: int,
+    *,
+    status: UnitStatus | str | None = None,
+    allocation: Allocation | str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[UnitRow]:
+    """A page of the build's units by serial, filtered by status, allocation and serial text."""
+    check_page(limit, offset)
+    wanted_status = parse_optional_enum(UnitStatus, "status", status)
+    wanted_allocation = parse_optional_enum(Allocation, "allocation", allocation)
+    with uow:
+        product_key = uow.session.scalar(
+            select(Product.key)
+            .join(Build, Build.product_id == Product.id)
+            .where(Build.id == build_id)
+        )
+        if product_key is None:
+            raise NotFound(f"build {build_id} does not exist")
+        stmt = _units_matching(build_id, wanted_status, wanted_allocation, q)
+        total = _count(uow, select(func.count()).select_from(stmt.subquery()))
+        units = uow.session.execute(stmt.order_by(Unit.serial, Unit.id).limit(limit).offset(offset))
+        items = _unit_rows(uow, product_key, units.all())
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def _units_matching(
+    build_id: int, status: UnitStatus | None, allocation: Allocation | None, q: str | None
+) -> Select[int, str, UnitStatus, Allocation]:
+    stmt = select(Unit.id, Unit.serial, Unit.status, Unit.allocation).where(
+        Unit.build_id == build_id
+    )
+    if status is not None:
+        stmt = stmt.where(Unit.status == status)
+    if allocation is not None:
+        stmt = stmt.where(Unit.allocation == allocation)
+    if q and q.strip():
+        stmt = stmt.where(func.lower(Unit.serial).like(f"%{q.strip().lower()}%"))
+    return stmt
+
+
+def _unit_rows(uow: UnitOfWork, product_key: str, units: Sequence[Any]) -> tuple[UnitRow, ...]:
+    ids = [u.id for u in units]
+    if not ids:
+        return ()
+    passes = _pass_counts(uow, ids)
+    last = _last_passes(uow, ids)
+    defects = _defect_counts(uow, ids)
+    return tuple(
+        UnitRow(
+            id=u.id,
+            serial=u.serial,
+            product_key=product_key,
+            status=u.status,
+            allocation=u.allocation,
+            passes=passes.get(u.id, (0, 0))[0],
+            failed_passes=passes.get(u.id, (0, 0))[1],
+            last_station=last.get(u.id, (None, None))[0],
+            last_activity=last.get(u.id, (None, None))[1],
+            defects=defects.get(u.id, 0),
+        )
+        for u in units
+    )
+
+
+def _pass_counts(uow: UnitOfWork, unit_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Per unit: station passes, and those that did not pass."""
+    failed = case((StationPass.result != Outcome.PASS, 1), else_=0)
+    rows = uow.session.execute(
+        select(StationPass.unit_id, func.count(), func.sum(failed))
+        .where(StationPass.unit_id.in_(unit_ids))
+        .group_by(StationPass.unit_id)
+    )
+    return {unit_id: (n, int(n_failed or 0)) for unit_id, n, n_failed in rows}
+
+
+def _last_passes(
+    uow: UnitOfWork, unit_ids: Sequence[int]
+) -> dict[int, tuple[str | None, dt.datetime | None]]:
+    """Per unit: the station and start of its latest pass."""
+    ranked = (
+        select(
+            StationPass.unit_id,
+            StationPass.started_at,
+            Station.name,
+            func.row_number()
+            .over(
+                partition_by=StationPass.unit_id,
+                order_by=(StationPass.started_at.desc(), StationPass.id.desc()),
+            )
+            .label("rank"),
+        )
+        .join(Station, Station.id == StationPass.station_id)
+        .where(StationPass.unit_id.in_(unit_ids))
+        .subquery()
+    )
+    rows = uow.session.execute(
+        select(ranked.c.unit_id, ranked.c.name, ranked.c.started_at).where(ranked.c.rank == 1)
+    )
+    return {unit_id: (name, started) for unit_id, name, started in rows}
+
+
+def _defect_counts(uow: UnitOfWork, unit_ids: Sequence[int]) -> dict[int, int]:
+    stmt = (
+        select(Defect.unit_id, func.count())
+        .where(Defect.unit_id.in_(unit_ids))
+        .group_by(Defect.unit_id)
+    )
+    return dict(uow.session.execute(stmt).all())
