@@ -1,4 +1,6 @@
-"""The real application over a SQLite file with demo-like data, in-process and on a live port.
+"""The real application over demo-like data, in-process and on a live port.
+
+Every page test runs twice: over a SQLite file and over a PostgreSQL database of its own.
 
 Browser tests drive Debian's Chromium at ``/usr/bin/chromium``; nothing downloads a browser.
 Without it they are skipped with the reason, except in CI (``CI=true``), where that fails.
@@ -11,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from phasegate.app import create_app
 from phasegate.config import Settings
 from phasegate.store import db
 from tests.adapters.web.data import WebData, populate
+from tests.conftest import new_postgres_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,14 +49,28 @@ class Site:
     app: FastAPI
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    data = populate(engine)
-    yield Site(engine, data, create_app(Settings(database_url=url), engine=engine))
-    engine.dispose()
+@contextmanager
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a new, empty database on ``backend`` (``sqlite`` or ``postgresql``)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
+        return
+    with new_postgres_database("phasegate_web") as url:
+        yield url
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    with database_url(request.param, tmp_path_factory) as url:
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+        data = populate(engine)
+        yield Site(engine, data, create_app(Settings(database_url=url), engine=engine))
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")

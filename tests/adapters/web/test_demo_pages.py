@@ -1,11 +1,11 @@
 """Chromium over the demo data set: every kind of page renders with real volumes.
 
-Screenshots go to ``test-artifacts/demo-*.png``.
+Screenshots go to ``test-artifacts/demo-*.png``. The demo loader is part of the product: if it
+cannot be imported or fails, this test fails.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from phasegate.app import create_app
 from phasegate.config import Settings
+from phasegate.demo.loader import load_demo
 from phasegate.store import db
 from phasegate.store.models import Build, Product, Unit
 from tests.adapters.web.conftest import serve
@@ -24,10 +25,6 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    if importlib.util.find_spec("phasegate.demo.loader") is None:
-        pytest.skip("the demo loader is not part of this checkout")
-    from phasegate.demo.loader import load_demo
-
     url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
     engine = db.make_engine(url)
     db.upgrade(engine)
@@ -72,6 +69,7 @@ def test_demo_pages(demo_site: tuple[str, Any], browser: Any, artifacts: Path) -
     assert f"of {units:,} units" in page.locator("#units-table .pager").inner_text()
     page.locator(".pager a[rel=next]").click()
     page.wait_for_url(f"{base}/builds/{biggest}?page=2")
+    assert "[" in page.locator('[data-kpi="rty"] .kpi-value').inner_text()  # with its interval
     page.screenshot(path=str(artifacts / "demo-build.png"), full_page=True)
     page.goto(f"{base}/units/{serial}?product={product}", wait_until="networkidle")
     assert page.locator("h1").inner_text() == serial
