@@ -178,6 +178,20 @@ def test_unit_serial_unique_per_product(uow: UnitOfWork) -> None:
     assert make_unit(uow, other, serial="SN1").serial == "SN1"
 
 
+def test_a_unit_stays_with_the_product_of_its_build(uow: UnitOfWork) -> None:
+    # The reference check of build_id refuses a build of another product, on create and update,
+    # before any further rule runs; so no unit rule of its own is needed.
+    build, other = make_build(uow), make_build(uow)
+    with pytest.raises(InvalidInput) as caught:
+        make_unit(uow, build, product_id=other.product_id)
+    assert [(f.loc, f.message) for f in caught.value.fields] == [
+        ("build_id", f"builds {build.id} belongs to another product")
+    ]
+    unit = make_unit(uow, build)
+    with pytest.raises(InvalidInput, match="belongs to another product"):
+        crud.update(uow, builds.UNITS, unit.id, {"build_id": other.id}, actor="x")
+
+
 def test_finding_closure_needs_root_cause_and_action(uow: UnitOfWork) -> None:
     product = make_product(uow)
     finding = make_finding(uow, product)

@@ -124,13 +124,6 @@ BUILDS = Resource(
 )
 
 
-def _check_unit(uow: UnitOfWork, u: Unit) -> list[FieldError]:
-    build = uow.session.get(Build, u.build_id)
-    if build is not None and build.product_id != u.product_id:
-        return [FieldError("build_id", f"build {u.build_id} belongs to another product")]
-    return []
-
-
 UNITS = Resource(
     name="unit",
     model=Unit,
@@ -142,6 +135,5 @@ UNITS = Resource(
     filters=("product_id", "build_id", "status", "allocation", "serial"),
     search=("serial",),
     order_by=("product_id", "serial"),
-    check=_check_unit,
     describe=lambda u: u.serial,
 )

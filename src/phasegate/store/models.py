@@ -122,11 +122,6 @@ class Product(Timestamped, Base):
     target_annual_volume: Mapped[int | None] = mapped_column(Integer)
     target_launch_date: Mapped[dt.date | None] = mapped_column(Date)
 
-    revisions: Mapped[list[Revision]] = relationship(
-        back_populates="product", order_by="Revision.code"
-    )
-    builds: Mapped[list[Build]] = relationship(back_populates="product")
-
 
 class Revision(Timestamped, Base):
     __tablename__ = "revisions"
@@ -138,8 +133,6 @@ class Revision(Timestamped, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[RevisionStatus] = enum_column(RevisionStatus, default=RevisionStatus.DRAFT)
     released_on: Mapped[dt.date | None] = mapped_column(Date)
-
-    product: Mapped[Product] = relationship(back_populates="revisions")
 
 
 class Requirement(Timestamped, Base):
@@ -184,10 +177,8 @@ class Line(Timestamped, Base):
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
     description: Mapped[str] = mapped_column(Text, default="")
 
-    stations: Mapped[list[Station]] = relationship(
-        back_populates="line", order_by="Station.sequence"
-    )
-    partner: Mapped[Partner | None] = relationship()
+    # The stations in flow order, as every page lists them.
+    stations: Mapped[list[Station]] = relationship(order_by="Station.sequence")
 
 
 class Station(Timestamped, Base):
@@ -204,8 +195,6 @@ class Station(Timestamped, Base):
     equipment: Mapped[str] = mapped_column(String(200), default="")
     servers: Mapped[int] = mapped_column(Integer, default=1)
     planned_cycle_time_s: Mapped[float | None] = mapped_column(Float)
-
-    line: Mapped[Line] = relationship(back_populates="stations")
 
 
 class Characteristic(Timestamped, Base):
@@ -225,9 +214,6 @@ class Characteristic(Timestamped, Base):
     )
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="SET NULL"))
     description: Mapped[str] = mapped_column(Text, default="")
-
-    requirement: Mapped[Requirement | None] = relationship()
-    station: Mapped[Station | None] = relationship()
 
 
 class Build(Timestamped, Base):
@@ -252,11 +238,6 @@ class Build(Timestamped, Base):
     end_date: Mapped[dt.date | None] = mapped_column(Date)
     purpose: Mapped[str] = mapped_column(Text, default="")
 
-    product: Mapped[Product] = relationship(back_populates="builds")
-    revision: Mapped[Revision] = relationship()
-    partner: Mapped[Partner | None] = relationship()
-    line: Mapped[Line | None] = relationship()
-
 
 class Unit(Timestamped, Base):
     __tablename__ = "units"
@@ -271,8 +252,6 @@ class Unit(Timestamped, Base):
     serial: Mapped[str] = mapped_column(String(80), index=True)
     status: Mapped[UnitStatus] = enum_column(UnitStatus, default=UnitStatus.IN_PROCESS)
     allocation: Mapped[Allocation] = enum_column(Allocation, default=Allocation.UNALLOCATED)
-
-    build: Mapped[Build] = relationship()
 
 
 class StationPass(Base):
@@ -291,8 +270,6 @@ class StationPass(Base):
     result: Mapped[Outcome] = enum_column(Outcome)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
 
-    station: Mapped[Station] = relationship()
-
 
 class TestRun(Base):
     __tablename__ = "test_runs"
@@ -309,8 +286,6 @@ class TestRun(Base):
     operator: Mapped[str] = mapped_column(String(80), default="")
     source: Mapped[str] = mapped_column(String(40), default="")
     source_id: Mapped[str] = mapped_column(String(200), unique=True)
-
-    station: Mapped[Station | None] = relationship()
 
 
 class Measurement(Base):
@@ -404,9 +379,6 @@ class Defect(Base):
     found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     notes: Mapped[str] = mapped_column(Text, default="")
 
-    defect_code: Mapped[DefectCode] = relationship()
-    station: Mapped[Station | None] = relationship()
-
 
 class Finding(Timestamped, Base):
     __tablename__ = "findings"
@@ -428,9 +400,6 @@ class Finding(Timestamped, Base):
     opened_on: Mapped[dt.date | None] = mapped_column(Date)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
 
-    revision: Mapped[Revision | None] = relationship(foreign_keys=[revision_id])
-    fixed_in_revision: Mapped[Revision | None] = relationship(foreign_keys=[fixed_in_revision_id])
-
 
 class Feedback(Timestamped, Base):
     __tablename__ = "feedback"
@@ -449,8 +418,6 @@ class Feedback(Timestamped, Base):
     rating: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text, default="")
     received_on: Mapped[dt.date | None] = mapped_column(Date)
-
-    revision: Mapped[Revision | None] = relationship()
 
 
 class GateDecision(Base):
