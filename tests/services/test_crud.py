@@ -192,6 +192,21 @@ def test_a_unit_stays_with_the_product_of_its_build(uow: UnitOfWork) -> None:
         crud.update(uow, builds.UNITS, unit.id, {"build_id": other.id}, actor="x")
 
 
+def test_partner_phases_are_phases(uow: UnitOfWork) -> None:
+    data = {"name": "Acme EMS", "kind": "contract_manufacturer"}
+    partner = crud.create(
+        uow, builds.PARTNERS, data | {"phases_served": "pilot, production"}, actor="x"
+    )
+    assert partner.phases_served == ["pilot", "production"]
+    with pytest.raises(InvalidInput) as caught:
+        crud.update(
+            uow, builds.PARTNERS, partner.id, {"phases_served": ["pilot", "beta"]}, actor="x"
+        )
+    assert [(f.loc, f.message) for f in caught.value.fields] == [
+        ("phases_served", "'beta' is not one of: prototype, pilot, production")
+    ]
+
+
 def test_finding_closure_needs_root_cause_and_action(uow: UnitOfWork) -> None:
     product = make_product(uow)
     finding = make_finding(uow, product)

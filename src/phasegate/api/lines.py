@@ -9,16 +9,18 @@ from fastapi import APIRouter, Query
 from phasegate.api.deps import Uow
 from phasegate.api.errors import ERROR_RESPONSES
 from phasegate.api.resources import IdPath, page_of
-from phasegate.api.schemas import Page, StationOut
+from phasegate.api.schemas import Page, record_schemas
 from phasegate.services import lines
+from phasegate.services.builds import STATIONS
 from phasegate.services.crud import MAX_PAGE
 
 router = APIRouter(prefix="/lines/{id}/stations", tags=["Lines"])
+StationOut = record_schemas(STATIONS).out
 
 
 @router.get(
     "",
-    response_model=Page[StationOut],
+    response_model=Page[StationOut],  # type: ignore[valid-type]
     summary="List a line's stations",
     description="The stations of the line by sequence. Add stations with `POST /stations`.",
     operation_id="list_line_stations",

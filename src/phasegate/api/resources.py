@@ -1,9 +1,9 @@
 """List, read, create and update routes for every record type, built from one table.
 
-Every record type has the same four routes; ``COLLECTIONS`` says, per type, where it lives and
-which schemas it uses, and ``collection_router`` builds the routes over the audited ``crud``
-services. The list filters come from the service's ``Resource.filters``, typed like the output
-field of the same name, so the OpenAPI document lists the choices.
+Every record type has the same four routes; ``COLLECTIONS`` says, per type, where it lives (its
+schemas derive from the service's ``Resource``), and ``collection_router`` builds the routes over
+the audited ``crud`` services. The list filters come from the service's ``Resource.filters``,
+typed like the output field of the same name, so the OpenAPI document lists the choices.
 """
 
 from __future__ import annotations
@@ -27,16 +27,25 @@ from phasegate.store.uow import UnitOfWork
 
 @dataclass(frozen=True)
 class Collection:
-    """One record type as the API shows it."""
+    """One record type as the API shows it; its schemas derive from the service's ``Resource``."""
 
     resource: Resource[Any]
     path: str  # "/defect-codes"
-    create: type[s.Input]
-    update: type[s.Input]
-    out: type[s.Output]
     product_owned: bool = False  # lists take ?product=KEY
     # Finds a record by the text in its URL (products: id or key); None: by integer id.
     find: Callable[[UnitOfWork, str], Any] | None = None
+
+    @property
+    def create(self) -> type[s.Input]:
+        return s.record_schemas(self.resource).create
+
+    @property
+    def update(self) -> type[s.Input]:
+        return s.record_schemas(self.resource).update
+
+    @property
+    def out(self) -> type[s.RecordOut]:
+        return s.record_schemas(self.resource).out
 
     @property
     def plural(self) -> str:
@@ -55,73 +64,18 @@ class Collection:
 
 
 COLLECTIONS: tuple[Collection, ...] = (
-    Collection(
-        products.PRODUCTS,
-        "/products",
-        s.ProductCreate,
-        s.ProductUpdate,
-        s.ProductOut,
-        find=resolve_product,
-    ),
-    Collection(
-        products.REVISIONS,
-        "/revisions",
-        s.RevisionCreate,
-        s.RevisionUpdate,
-        s.RevisionOut,
-        product_owned=True,
-    ),
-    Collection(
-        products.REQUIREMENTS,
-        "/requirements",
-        s.RequirementCreate,
-        s.RequirementUpdate,
-        s.RequirementOut,
-        product_owned=True,
-    ),
-    Collection(
-        products.CHARACTERISTICS,
-        "/characteristics",
-        s.CharacteristicCreate,
-        s.CharacteristicUpdate,
-        s.CharacteristicOut,
-        product_owned=True,
-    ),
-    Collection(builds.PARTNERS, "/partners", s.PartnerCreate, s.PartnerUpdate, s.PartnerOut),
-    Collection(builds.LINES, "/lines", s.LineCreate, s.LineUpdate, s.LineOut),
-    Collection(builds.STATIONS, "/stations", s.StationCreate, s.StationUpdate, s.StationOut),
-    Collection(
-        builds.BUILDS,
-        "/builds",
-        s.BuildCreate,
-        s.BuildUpdate,
-        s.BuildOut,
-        product_owned=True,
-    ),
-    Collection(builds.UNITS, "/units", s.UnitCreate, s.UnitUpdate, s.UnitOut, product_owned=True),
-    Collection(
-        quality.FINDINGS,
-        "/findings",
-        s.FindingCreate,
-        s.FindingUpdate,
-        s.FindingOut,
-        product_owned=True,
-    ),
-    Collection(
-        quality.FEEDBACK,
-        "/feedback",
-        s.FeedbackCreate,
-        s.FeedbackUpdate,
-        s.FeedbackOut,
-        product_owned=True,
-    ),
-    Collection(
-        quality.DEFECT_CODES,
-        "/defect-codes",
-        s.DefectCodeCreate,
-        s.DefectCodeUpdate,
-        s.DefectCodeOut,
-    ),
+    Collection(products.PRODUCTS, "/products", find=resolve_product),
+    Collection(products.REVISIONS, "/revisions", product_owned=True),
+    Collection(products.REQUIREMENTS, "/requirements", product_owned=True),
+    Collection(products.CHARACTERISTICS, "/characteristics", product_owned=True),
+    Collection(builds.PARTNERS, "/partners"),
+    Collection(builds.LINES, "/lines"),
+    Collection(builds.STATIONS, "/stations"),
+    Collection(builds.BUILDS, "/builds", product_owned=True),
+    Collection(builds.UNITS, "/units", product_owned=True),
+    Collection(quality.FINDINGS, "/findings", product_owned=True),
+    Collection(quality.FEEDBACK, "/feedback", product_owned=True),
+    Collection(quality.DEFECT_CODES, "/defect-codes"),
 )
 
 

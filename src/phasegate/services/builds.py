@@ -8,25 +8,16 @@ from phasegate.services.crud import Resource
 from phasegate.store.models import Build, Line, Partner, Product, Revision, Station, Unit
 from phasegate.store.uow import UnitOfWork
 
-
-def _check_partner(uow: UnitOfWork, p: Partner) -> list[FieldError]:
-    allowed = {ph.value for ph in Phase}
-    bad = [ph for ph in p.phases_served or [] if ph not in allowed]
-    if bad:
-        return [FieldError("phases_served", f"{bad[0]!r} is not one of: {', '.join(allowed)}")]
-    return []
-
-
 PARTNERS = Resource(
     name="partner",
     model=Partner,
     required=("name", "kind"),
     optional=("capabilities", "phases_served", "country", "contact"),
+    choices={"phases_served": Phase},
     unique=(("name",),),
     filters=("kind",),
     search=("name", "country"),
     order_by=("name",),
-    check=_check_partner,
     describe=lambda p: p.name,
 )
 

@@ -13,9 +13,22 @@ import enum
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import GenericAlias
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, String, Text, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    Integer,
+    String,
+    Text,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import JSON
@@ -31,13 +44,74 @@ M = TypeVar("M", bound=Base)
 MAX_PAGE = 500
 
 
-@dataclass(frozen=True)
+# Columns every record may have that no caller sets: the key and the audit timestamps.
+SYSTEM_COLUMNS = ("id", "created_at", "updated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One column of a record type as callers see it; the API documents and checks fields by it.
+
+    ``type`` is the Python type of the values: ``str``, ``int``, ``float``, ``bool``,
+    ``datetime.date``, ``datetime.datetime``, an enum, or a ``list`` of ``str`` or of an enum (a
+    JSON list column). ``nullable``: the column may hold null. ``max_length``: the longest text it
+    stores; ``int_bits``: whole numbers lie in ``-2**int_bits .. 2**int_bits - 1``;
+    ``reference``: the value is the id of another record. ``doc`` is the column's description.
+    """
+
+    name: str
+    type: Any
+    nullable: bool
+    doc: str | None = None
+    max_length: int | None = None
+    int_bits: int | None = None
+    reference: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """A value shown with every record of a type but stored nowhere.
+
+    ``type`` is the Python type of the value (``float | None``), ``compute`` derives it from the
+    record, ``doc`` says what it means; e.g. a requirement's RICE score.
+    """
+
+    name: str
+    type: Any
+    compute: Callable[[Any], Any]
+    doc: str
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per record type
 class Resource(Generic[M]):
+    """What callers may do with each column of one record type: the one table of the type.
+
+    The model's columns give the types, the ``doc`` of each column its description; this table
+    says, by column name:
+
+    - ``required``, ``optional``: settable at creation, the required ones must be given;
+    - ``immutable``: of those, the ones that cannot change after creation;
+    - ``read_only``: shown but set only by a service (a product's phase, by a gate decision);
+      the ``SYSTEM_COLUMNS`` are read-only without saying so;
+    - ``computed``: values shown beside the columns, derived from the record;
+    - ``choices``: the enum the items of a JSON list column come from;
+    - ``references``: foreign keys that must name an existing record (of the same product);
+    - ``unique``: keys no two records share; ``filters``, ``search``, ``order_by``: how lists
+      are filtered, searched and sorted;
+    - ``check``: further business rules, run when every field is valid on its own.
+
+    Every column is settable, read-only or a system column. The API derives its Create, Update
+    and Out schemas from this table, so a new field touches the model, its migration and this.
+    """
+
     name: str
     model: type[M]
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
-    immutable: tuple[str, ...] = ()  # settable at creation only
+    immutable: tuple[str, ...] = ()
+    read_only: tuple[str, ...] = ()
+    computed: tuple[Computed, ...] = ()
+    choices: Mapping[str, type[enum.Enum]] = field(default_factory=dict)
     references: Mapping[str, type[Base]] = field(default_factory=dict)
     unique: tuple[tuple[str, ...], ...] = ()
     filters: tuple[str, ...] = ()
@@ -48,11 +122,45 @@ class Resource(Generic[M]):
 
     @property
     def fields(self) -> tuple[str, ...]:
+        """The settable columns."""
         return self.required + self.optional
 
     @property
     def updatable(self) -> tuple[str, ...]:
+        """The columns an update may change."""
         return tuple(f for f in self.fields if f not in self.immutable)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column of the model, in table order."""
+        return tuple(self.model.__table__.columns.keys())
+
+    def spec(self, name: str) -> FieldSpec:
+        """What column ``name`` holds, from the model's column and ``choices``."""
+        column = self.model.__table__.columns[name]
+        kind = column.type
+        if isinstance(kind, JSON):
+            item = self.choices.get(name, str)
+            value_type: Any = GenericAlias(list, (item,))  # list[item]
+        else:
+            value_type = kind.python_type
+        length = getattr(kind, "length", None)
+        return FieldSpec(
+            name=name,
+            type=value_type,
+            nullable=bool(column.nullable),
+            doc=column.doc,
+            max_length=length if value_type is str else None,
+            int_bits=_int_bits(kind),
+            reference=bool(column.foreign_keys),
+        )
+
+
+def _int_bits(kind: Any) -> int | None:
+    """Bits of a whole-number column (sign excluded): PostgreSQL's INTEGER or BIGINT."""
+    if isinstance(kind, BigInteger):
+        return 63
+    return 31 if isinstance(kind, Integer) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,67 +178,104 @@ def coerce(resource: Resource[Any], name: str, value: Any) -> Any:
         if not column.nullable:
             raise _bad(name, "is required")
         return None
-    kind = column.type
     try:
-        if isinstance(kind, SAEnum) and kind.enum_class is not None:
-            if isinstance(value, kind.enum_class):
-                return value
-            try:
-                return kind.enum_class(str(value).strip().lower())
-            except ValueError:
-                allowed = ", ".join(m.value for m in kind.enum_class)
-                raise _bad(name, f"{value!r} is not one of: {allowed}") from None
-        if isinstance(kind, Boolean):
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("true", "yes", "1", "y", "on"):
-                return True
-            if text in ("false", "no", "0", "n", "off"):
-                return False
-            raise _bad(name, f"{value!r} is not a yes/no value")
-        if isinstance(kind, Float):
-            if isinstance(value, bool):
-                raise _bad(name, f"{value!r} is not a number")
-            number = float(value)
-            if not math.isfinite(number):
-                raise _bad(name, f"{value!r} is not a finite number")
-            return number
-        if isinstance(kind, Integer):
-            if isinstance(value, bool):
-                raise _bad(name, f"{value!r} is not a whole number")
-            if isinstance(value, float) and not value.is_integer():
-                raise _bad(name, f"{value!r} is not a whole number")
-            whole = int(value)
-            bits = 63 if isinstance(kind, BigInteger) else 31
-            if not -(2**bits) <= whole < 2**bits:
-                raise _bad(name, f"{whole} is too large to store")
-            return whole
-        if isinstance(kind, Date):
-            if isinstance(value, dt.datetime):
-                return value.date()
-            if isinstance(value, dt.date):
-                return value
-            return dt.date.fromisoformat(str(value).strip())
-        if isinstance(kind, JSON):
-            if isinstance(value, str):
-                return [part.strip() for part in value.split(",") if part.strip()]
-            if not isinstance(value, list | tuple):
-                raise _bad(name, f"{value!r} is not a list")
-            return [str(v) for v in value]
-        if isinstance(kind, String | Text):
-            text = str(value).strip() if not isinstance(value, enum.Enum) else value.value
-            length = getattr(kind, "length", None)
-            if length is not None and len(text) > length:
-                raise _bad(name, f"is {len(text)} characters long; at most {length} allowed")
-            if not text and not column.nullable and name in resource.required:
-                raise _bad(name, "must not be empty")
-            return text
-    except (TypeError, ValueError) as error:
-        if isinstance(error, InvalidInput):
-            raise
-        raise _bad(name, f"{value!r} is not a valid {type(kind).__name__.lower()}") from None
+        return _convert(resource, column, value)
+    except InvalidInput:
+        raise
+    except (TypeError, ValueError):
+        kind = type(column.type).__name__.lower()
+        raise _bad(name, f"{value!r} is not a valid {kind}") from None
+
+
+def _convert(resource: Resource[Any], column: Column[Any], value: Any) -> Any:
+    name, kind = column.name, column.type
+    # Enum before String: an Enum column is a String.
+    if isinstance(kind, SAEnum) and kind.enum_class is not None:
+        return _to_enum(name, kind.enum_class, value)
+    if isinstance(kind, Boolean):
+        return _to_bool(name, value)
+    if isinstance(kind, Float):
+        return _to_float(name, value)
+    bits = _int_bits(kind)
+    if bits is not None:
+        return _to_int(name, value, bits=bits)
+    if isinstance(kind, Date):
+        return _to_date(value)
+    if isinstance(kind, JSON):
+        return _to_list(name, value, resource.choices.get(name))
+    if isinstance(kind, String | Text):
+        text = _to_text(name, value, getattr(kind, "length", None))
+        if not text and not column.nullable and name in resource.required:
+            raise _bad(name, "must not be empty")
+        return text
     return value
+
+
+def _to_enum(name: str, enum_class: type[enum.Enum], value: Any) -> enum.Enum:
+    if isinstance(value, enum_class):
+        return value
+    try:
+        return enum_class(str(value).strip().lower())
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_class)
+        raise _bad(name, f"{value!r} is not one of: {allowed}") from None
+
+
+def _to_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "y", "on"):
+        return True
+    if text in ("false", "no", "0", "n", "off"):
+        return False
+    raise _bad(name, f"{value!r} is not a yes/no value")
+
+
+def _to_float(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise _bad(name, f"{value!r} is not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise _bad(name, f"{value!r} is not a finite number")
+    return number
+
+
+def _to_int(name: str, value: Any, *, bits: int) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise _bad(name, f"{value!r} is not a whole number")
+    whole = int(value)
+    if not -(2**bits) <= whole < 2**bits:
+        raise _bad(name, f"{whole} is too large to store")
+    return whole
+
+
+def _to_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value).strip())
+
+
+def _to_list(name: str, value: Any, choices: type[enum.Enum] | None) -> list[str]:
+    """A list of strings from a list or comma-separated text; items of ``choices`` if given."""
+    if isinstance(value, str):
+        items = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, list | tuple):
+        items = [str(v) if not isinstance(v, enum.Enum) else v.value for v in value]
+    else:
+        raise _bad(name, f"{value!r} is not a list")
+    if choices is None:
+        return items
+    return [_to_enum(name, choices, item).value for item in items]
+
+
+def _to_text(name: str, value: Any, length: int | None) -> str:
+    text = str(value).strip() if not isinstance(value, enum.Enum) else value.value
+    if length is not None and len(text) > length:
+        raise _bad(name, f"is {len(text)} characters long; at most {length} allowed")
+    return text
 
 
 def _bad(name: str, message: str) -> InvalidInput:
@@ -166,10 +311,22 @@ def _combine(resource: Resource[Any], errors: list[FieldError]) -> InvalidInput:
 
 
 def _validate(uow: UnitOfWork, resource: Resource[M], obj: M) -> None:
-    errors: list[FieldError] = []
-    for name in resource.required:
-        if getattr(obj, name) in (None, ""):
-            errors.append(FieldError(name, "is required"))
+    """Required fields, references and business rules (``InvalidInput``), then unique keys."""
+    errors = [
+        FieldError(n, "is required") for n in resource.required if getattr(obj, n) in (None, "")
+    ]
+    errors += _reference_errors(uow, resource, obj)
+    if not errors and resource.check is not None:
+        errors.extend(resource.check(uow, obj))
+    if errors:
+        raise _combine(resource, errors)
+    for key in resource.unique:
+        _check_unique(uow, resource, obj, key)
+
+
+def _reference_errors(uow: UnitOfWork, resource: Resource[M], obj: M) -> list[FieldError]:
+    """Each reference names an existing record, of the same product where both have one."""
+    errors = []
     for name, target in resource.references.items():
         ref_id = getattr(obj, name)
         if ref_id is None:
@@ -177,29 +334,31 @@ def _validate(uow: UnitOfWork, resource: Resource[M], obj: M) -> None:
         ref = uow.session.get(target, ref_id)
         if ref is None:
             errors.append(FieldError(name, f"{target.__tablename__} {ref_id} does not exist"))
-        elif (
-            hasattr(ref, "product_id")
-            and hasattr(obj, "product_id")
-            and ref.product_id != obj.product_id
-        ):
+        elif _of_another_product(ref, obj):
             errors.append(
                 FieldError(name, f"{target.__tablename__} {ref_id} belongs to another product")
             )
-    if not errors and resource.check is not None:
-        errors.extend(resource.check(uow, obj))
-    if errors:
-        raise _combine(resource, errors)
-    for key in resource.unique:
-        criteria = {k: getattr(obj, k) for k in key}
-        stmt = select(resource.model.id).filter_by(**criteria)  # type: ignore[attr-defined]
-        if obj.id is not None:  # type: ignore[attr-defined]
-            stmt = stmt.where(resource.model.id != obj.id)  # type: ignore[attr-defined]
-        if uow.session.scalar(stmt.limit(1)) is not None:
-            shown = ", ".join(f"{k}={v!r}" for k, v in criteria.items() if k != "product_id")
-            raise Conflict(
-                f"a {resource.name} with {shown} already exists",
-                [FieldError(key[-1], "already exists")],
-            )
+    return errors
+
+
+def _of_another_product(ref: Any, obj: Any) -> bool:
+    """Both records belong to a product, and not to the same one."""
+    both = hasattr(ref, "product_id") and hasattr(obj, "product_id")
+    return both and bool(ref.product_id != obj.product_id)
+
+
+def _check_unique(uow: UnitOfWork, resource: Resource[M], obj: M, key: tuple[str, ...]) -> None:
+    """``Conflict`` when another record has the same values of ``key``."""
+    criteria = {k: getattr(obj, k) for k in key}
+    stmt = select(resource.model.id).filter_by(**criteria)  # type: ignore[attr-defined]
+    if obj.id is not None:  # type: ignore[attr-defined]
+        stmt = stmt.where(resource.model.id != obj.id)  # type: ignore[attr-defined]
+    if uow.session.scalar(stmt.limit(1)) is not None:
+        shown = ", ".join(f"{k}={v!r}" for k, v in criteria.items() if k != "product_id")
+        raise Conflict(
+            f"a {resource.name} with {shown} already exists",
+            [FieldError(key[-1], "already exists")],
+        )
 
 
 def _flush(uow: UnitOfWork, resource: Resource[Any]) -> None:

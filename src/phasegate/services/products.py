@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from phasegate.domain.errors import FieldError, NotFound
-from phasegate.services.crud import Resource
+from phasegate.services.crud import Computed, Resource
 from phasegate.store.models import Characteristic, Product, Requirement, Revision, Station
 from phasegate.store.uow import UnitOfWork
 
@@ -27,6 +27,7 @@ PRODUCTS = Resource(
     required=("key", "name"),
     optional=("description", "target_unit_cost", "target_annual_volume", "target_launch_date"),
     immutable=("key",),
+    read_only=("phase",),
     unique=(("key",),),
     filters=("phase", "key"),
     search=("key", "name", "description"),
@@ -90,6 +91,14 @@ REQUIREMENTS = Resource(
         "rice_effort",
     ),
     immutable=("product_id",),
+    computed=(
+        Computed(
+            "rice_score",
+            float | None,
+            rice_score,
+            "reach × impact × confidence / effort; null until all four are set.",
+        ),
+    ),
     references={"product_id": Product},
     unique=(("product_id", "key"),),
     filters=("product_id", "priority", "status", "source"),

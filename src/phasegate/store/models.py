@@ -4,6 +4,8 @@
 (``characteristic_id, measured_at``), per-unit history (``unit_id``) and per-run detail
 (``test_run_id``). ``BuildCharacteristicStat`` and ``BuildStationStat`` are running aggregates
 kept up to date at ingest, so dashboards and gates read summary rows, not measurements.
+
+A column's ``doc`` is its one description: the API documents the field with it.
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[dt.datetime]:
+        return dt.datetime
+
     def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
@@ -114,10 +120,14 @@ class Product(Timestamped, Base):
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(40), unique=True)
+    key: Mapped[str] = mapped_column(
+        String(40), unique=True, doc="Short unique key, e.g. AQM-1; letters, digits, - and _."
+    )
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    phase: Mapped[Phase] = enum_column(Phase, default=Phase.PROTOTYPE, index=True)
+    phase: Mapped[Phase] = enum_column(
+        Phase, default=Phase.PROTOTYPE, index=True, doc="Changes only through a gate decision."
+    )
     target_unit_cost: Mapped[float | None] = mapped_column(Float)
     target_annual_volume: Mapped[int | None] = mapped_column(Integer)
     target_launch_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -129,7 +139,7 @@ class Revision(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
-    code: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(20), doc="A, B, C, ...")
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[RevisionStatus] = enum_column(RevisionStatus, default=RevisionStatus.DRAFT)
     released_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -153,7 +163,7 @@ class Requirement(Timestamped, Base):
     )
     rice_reach: Mapped[float | None] = mapped_column(Float)
     rice_impact: Mapped[float | None] = mapped_column(Float)
-    rice_confidence: Mapped[float | None] = mapped_column(Float)
+    rice_confidence: Mapped[float | None] = mapped_column(Float, doc="A fraction from 0 to 1.")
     rice_effort: Mapped[float | None] = mapped_column(Float)
 
 
@@ -191,9 +201,11 @@ class Station(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     line_id: Mapped[int] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
-    sequence: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer, doc="Position in the flow, from 1.")
     equipment: Mapped[str] = mapped_column(String(200), default="")
-    servers: Mapped[int] = mapped_column(Integer, default=1)
+    servers: Mapped[int] = mapped_column(
+        Integer, default=1, doc="Parallel identical machines (default 1)."
+    )
     planned_cycle_time_s: Mapped[float | None] = mapped_column(Float)
 
 
@@ -205,10 +217,10 @@ class Characteristic(Timestamped, Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     unit: Mapped[str] = mapped_column(String(40), default="")
-    lsl: Mapped[float | None] = mapped_column(Float)
-    usl: Mapped[float | None] = mapped_column(Float)
+    lsl: Mapped[float | None] = mapped_column(Float, doc="Lower specification limit.")
+    usl: Mapped[float | None] = mapped_column(Float, doc="Upper specification limit.")
     target: Mapped[float | None] = mapped_column(Float)
-    ctq: Mapped[bool] = mapped_column(Boolean, default=False)
+    ctq: Mapped[bool] = mapped_column(Boolean, default=False, doc="Critical to quality.")
     requirement_id: Mapped[int | None] = mapped_column(
         ForeignKey("requirements.id", ondelete="SET NULL")
     )
@@ -226,11 +238,17 @@ class Build(Timestamped, Base):
     code: Mapped[str] = mapped_column(String(40))
     phase: Mapped[Phase] = enum_column(Phase)
     status: Mapped[BuildStatus] = enum_column(BuildStatus, default=BuildStatus.PLANNED)
-    fidelity: Mapped[Fidelity | None] = enum_column(Fidelity, nullable=True)
+    fidelity: Mapped[Fidelity | None] = enum_column(
+        Fidelity, nullable=True, doc="Prototype builds only."
+    )
     technique: Mapped[Technique | None] = enum_column(Technique, nullable=True)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
-    line_id: Mapped[int | None] = mapped_column(ForeignKey("lines.id"))
-    planned_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lines.id"), doc="Required for pilot and production."
+    )
+    planned_quantity: Mapped[int] = mapped_column(
+        Integer, default=0, doc="Units planned, 1 or more."
+    )
     actual_quantity: Mapped[int | None] = mapped_column(Integer)
     budget: Mapped[float | None] = mapped_column(Float)
     actual_cost: Mapped[float | None] = mapped_column(Float)
@@ -415,7 +433,7 @@ class Feedback(Timestamped, Base):
     finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id", ondelete="SET NULL"))
     source: Mapped[FeedbackSource] = enum_column(FeedbackSource)
     author: Mapped[str] = mapped_column(String(120), default="")
-    rating: Mapped[int | None] = mapped_column(Integer)
+    rating: Mapped[int | None] = mapped_column(Integer, doc="1 (poor) to 5 (excellent).")
     text: Mapped[str] = mapped_column(Text, default="")
     received_on: Mapped[dt.date | None] = mapped_column(Date)
 
