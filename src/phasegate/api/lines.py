@@ -12,7 +12,7 @@ from phasegate.api.resources import IdPath, page_of
 from phasegate.api.schemas import Page, record_schemas
 from phasegate.services import lines
 from phasegate.services.builds import STATIONS
-from phasegate.services.crud import MAX_PAGE
+from phasegate.services.paging import MAX_PAGE
 
 router = APIRouter(prefix="/lines/{id}/stations", tags=["Lines"])
 StationOut = record_schemas(STATIONS).out

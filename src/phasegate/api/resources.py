@@ -20,7 +20,8 @@ from phasegate.api.deps import Actor, Uow
 from phasegate.api.errors import ERROR_RESPONSES
 from phasegate.domain.errors import invalid
 from phasegate.services import builds, crud, products, quality
-from phasegate.services.crud import MAX_PAGE, Resource
+from phasegate.services.crud import Resource
+from phasegate.services.paging import MAX_PAGE, Page
 from phasegate.services.products import resolve_product
 from phasegate.store.uow import UnitOfWork
 
@@ -120,7 +121,7 @@ def product_filter(uow: UnitOfWork, ref: str, product_id: int | None) -> int:
     return product.id
 
 
-def page_of(out: type[s.Output], page: crud.Page[Any]) -> s.Page[Any]:
+def page_of(out: type[s.Output], page: Page[Any]) -> s.Page[Any]:
     items = [out.from_record(item) for item in page.items]
     return s.Page[Any](items=items, total=page.total, limit=page.limit, offset=page.offset)
 

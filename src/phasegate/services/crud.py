@@ -34,14 +34,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import JSON
 
 from phasegate.domain.enums import AuditAction
-from phasegate.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from phasegate.domain.errors import Conflict, FieldError, InvalidInput, NotFound, invalid
 from phasegate.services import audit
+from phasegate.services.paging import Page, check_page, parse_enum
 from phasegate.store.models import Base
 from phasegate.store.uow import UnitOfWork
 
 M = TypeVar("M", bound=Base)
-
-MAX_PAGE = 500
 
 
 # Columns every record may have that no caller sets: the key and the audit timestamps.
@@ -163,20 +162,12 @@ def _int_bits(kind: Any) -> int | None:
     return 31 if isinstance(kind, Integer) else None
 
 
-@dataclass(frozen=True, slots=True)
-class Page(Generic[M]):
-    items: list[M]
-    total: int
-    limit: int
-    offset: int
-
-
 def coerce(resource: Resource[Any], name: str, value: Any) -> Any:
     """Convert ``value`` to the type of column ``name``; ``InvalidInput`` says why not."""
     column = resource.model.__table__.columns[name]
     if value is None or (isinstance(value, str) and value == "" and column.nullable):
         if not column.nullable:
-            raise _bad(name, "is required")
+            raise invalid(name, "is required")
         return None
     try:
         return _convert(resource, column, value)
@@ -184,14 +175,14 @@ def coerce(resource: Resource[Any], name: str, value: Any) -> Any:
         raise
     except (TypeError, ValueError):
         kind = type(column.type).__name__.lower()
-        raise _bad(name, f"{value!r} is not a valid {kind}") from None
+        raise invalid(name, f"{value!r} is not a valid {kind}") from None
 
 
 def _convert(resource: Resource[Any], column: Column[Any], value: Any) -> Any:
     name, kind = column.name, column.type
     # Enum before String: an Enum column is a String.
     if isinstance(kind, SAEnum) and kind.enum_class is not None:
-        return _to_enum(name, kind.enum_class, value)
+        return parse_enum(kind.enum_class, name, value)
     if isinstance(kind, Boolean):
         return _to_bool(name, value)
     if isinstance(kind, Float):
@@ -206,19 +197,9 @@ def _convert(resource: Resource[Any], column: Column[Any], value: Any) -> Any:
     if isinstance(kind, String | Text):
         text = _to_text(name, value, getattr(kind, "length", None))
         if not text and not column.nullable and name in resource.required:
-            raise _bad(name, "must not be empty")
+            raise invalid(name, "must not be empty")
         return text
     return value
-
-
-def _to_enum(name: str, enum_class: type[enum.Enum], value: Any) -> enum.Enum:
-    if isinstance(value, enum_class):
-        return value
-    try:
-        return enum_class(str(value).strip().lower())
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum_class)
-        raise _bad(name, f"{value!r} is not one of: {allowed}") from None
 
 
 def _to_bool(name: str, value: Any) -> bool:
@@ -229,24 +210,24 @@ def _to_bool(name: str, value: Any) -> bool:
         return True
     if text in ("false", "no", "0", "n", "off"):
         return False
-    raise _bad(name, f"{value!r} is not a yes/no value")
+    raise invalid(name, f"{value!r} is not a yes/no value")
 
 
 def _to_float(name: str, value: Any) -> float:
     if isinstance(value, bool):
-        raise _bad(name, f"{value!r} is not a number")
+        raise invalid(name, f"{value!r} is not a number")
     number = float(value)
     if not math.isfinite(number):
-        raise _bad(name, f"{value!r} is not a finite number")
+        raise invalid(name, f"{value!r} is not a finite number")
     return number
 
 
 def _to_int(name: str, value: Any, *, bits: int) -> int:
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise _bad(name, f"{value!r} is not a whole number")
+        raise invalid(name, f"{value!r} is not a whole number")
     whole = int(value)
     if not -(2**bits) <= whole < 2**bits:
-        raise _bad(name, f"{whole} is too large to store")
+        raise invalid(name, f"{whole} is too large to store")
     return whole
 
 
@@ -265,21 +246,17 @@ def _to_list(name: str, value: Any, choices: type[enum.Enum] | None) -> list[str
     elif isinstance(value, list | tuple):
         items = [str(v) if not isinstance(v, enum.Enum) else v.value for v in value]
     else:
-        raise _bad(name, f"{value!r} is not a list")
+        raise invalid(name, f"{value!r} is not a list")
     if choices is None:
         return items
-    return [_to_enum(name, choices, item).value for item in items]
+    return [parse_enum(choices, name, item).value for item in items]
 
 
 def _to_text(name: str, value: Any, length: int | None) -> str:
     text = str(value).strip() if not isinstance(value, enum.Enum) else value.value
     if length is not None and len(text) > length:
-        raise _bad(name, f"is {len(text)} characters long; at most {length} allowed")
+        raise invalid(name, f"is {len(text)} characters long; at most {length} allowed")
     return text
-
-
-def _bad(name: str, message: str) -> InvalidInput:
-    return InvalidInput(f"{name}: {message}", [FieldError(name, message)])
 
 
 def _clean(
@@ -436,16 +413,13 @@ def list_page(
     offset: int = 0,
 ) -> Page[M]:
     """One page of records matching equality ``filters`` and a text search ``q``."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise _bad("limit", f"{limit} is outside 1..{MAX_PAGE}")
-    if offset < 0:
-        raise _bad("offset", f"{offset} must not be negative")
+    check_page(limit, offset)
     model: Any = resource.model
     stmt = select(model)
     given = {k: v for k, v in (filters or {}).items() if v is not None}
     unknown = [k for k in given if k not in resource.filters]
     if unknown:
-        raise _bad(unknown[0], f"cannot filter {resource.name} by {unknown[0]}")
+        raise invalid(unknown[0], f"cannot filter {resource.name} by {unknown[0]}")
     for key, raw in given.items():
         stmt = stmt.where(getattr(model, key) == coerce(resource, key, raw))
     if q:
@@ -456,5 +430,5 @@ def list_page(
     with uow:
         total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         order = [getattr(model, c) for c in resource.order_by]
-        items = list(uow.session.scalars(stmt.order_by(*order).limit(limit).offset(offset)))
+        items = tuple(uow.session.scalars(stmt.order_by(*order).limit(limit).offset(offset)))
         return Page(items=items, total=total, limit=limit, offset=offset)
