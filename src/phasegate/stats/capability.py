@@ -24,8 +24,8 @@ from scipy import special
 
 from phasegate.domain.errors import invalid
 from phasegate.stats._checks import FloatArray, confidence_level, finite_array
-from phasegate.stats._groups import Groups, make_groups
-from phasegate.stats.constants import _c4, _d2, _d3, constants_for_sizes
+from phasegate.stats._groups import Groups, make_groups, within_sigma
+from phasegate.stats.constants import _c4, _d2
 from phasegate.stats.intervals import (
     Interval,
     cp_interval,
@@ -41,6 +41,7 @@ __all__ = ["CapabilityResult", "Ppm", "capability"]
 
 SigmaMethod = Literal["rbar", "sbar", "pooled", "mr"]
 Method = Literal["normal", "box-cox", "percentile"]
+_Specs = tuple[float | None, float | None, float | None]  # lsl, usl, target
 
 INDICES = ("cp", "cpl", "cpu", "cpk", "cpm", "pp", "ppl", "ppu", "ppk")
 _NAN = math.nan
@@ -166,24 +167,9 @@ def _within_sigma(groups: Groups | None, x: FloatArray, method: SigmaMethod) -> 
         stds = groups.stds()
         pooled = math.sqrt(float(np.sum((sizes - 1) * stds * stds)) / dof)
         return pooled / _c4(int(dof) + 1), dof
-    stat = groups.ranges() if method == "rbar" else groups.stds()
-    if groups.equal:
-        n = int(sizes[0])
-        m = groups.count
-        if method == "rbar":
-            d2v, d3v = _d2(n), _d3(n)
-            return float(stat.mean()) / d2v, m * d2v * d2v / (2.0 * d3v * d3v)
-        c4v = _c4(n)
-        return float(stat.mean()) / c4v, m * c4v * c4v / (2.0 * (1.0 - c4v * c4v))
-    d2a, d3a, c4a = constants_for_sizes(sizes, "sizes")
     if method == "rbar":
-        weight = d2a**2 / d3a**2
-        estimate = stat / d2a
-    else:
-        weight = c4a**2 / (1.0 - c4a**2)
-        estimate = stat / c4a
-    total = float(weight.sum())
-    return float(np.sum(weight * estimate)) / total, total / 2.0
+        return within_sigma(groups.ranges(), sizes, "r")
+    return within_sigma(groups.stds(), sizes, "s")
 
 
 def _check_limits(lsl: float | None, usl: float | None, target: float | None) -> None:
@@ -321,28 +307,97 @@ def capability(
     conf = confidence_level(confidence)
     if method not in ("normal", "box-cox", "percentile"):
         raise invalid("method", f"must be normal, box-cox or percentile, got {method!r}")
-    lo_spec = None if lsl is None else float(lsl)
-    hi_spec = None if usl is None else float(usl)
-    tgt = None if target is None else float(target)
-    _check_limits(lo_spec, hi_spec, tgt)
-    if tgt is None and lo_spec is not None and hi_spec is not None:
-        tgt = (lo_spec + hi_spec) / 2.0
-
-    arr = np.asarray(data, dtype=np.float64) if sizes is None else None
-    individuals = arr is not None and arr.ndim == 1
-    if individuals:
-        raw = finite_array("data", data)
-        groups: Groups | None = None
-    else:
-        groups = make_groups("data", data, sizes)
-        raw = groups.flat
+    specs = _specs(lsl, usl, target)
+    raw, groups = _values(data, sizes)
     n = int(raw.shape[0])
     if n < 2:
         raise invalid("data", f"capability needs at least 2 values, got {n}")
-    chosen: SigmaMethod = sigma_within or ("mr" if individuals else "rbar")
+    chosen: SigmaMethod = sigma_within or ("mr" if groups is None else "rbar")
     warnings: list[str] = []
+    normality = _normality(raw, alpha_normality, warnings)
+    observed = _observed_ppm(raw, specs)
+    if method == "percentile":
+        return _percentile(raw, groups, n, specs, conf, chosen, normality, observed, warnings)
+    scale = _Scale(raw, groups, specs)
+    if method == "box-cox":
+        scale = _box_cox_scale(scale, box_cox_exponent, alpha_normality, warnings)
+    elif normality is not None and not normality.normal:
+        warnings.append(
+            f"Anderson-Darling rejects normality (A2={normality.statistic:.4g}, "
+            f"p={normality.p_value:.3g}); the indices assume a normal distribution - use "
+            "method 'box-cox' or 'percentile' for non-normal data"
+        )
+    x, (spec_lo, spec_hi, spec_t) = scale.x, scale.specs
+    sw, dof_w = _within_sigma(scale.groups, x, chosen)
+    mean = float(x.mean())
+    so = float(x.std(ddof=1))
+    dof_o = float(n - 1)
+    idx = _indices(mean, sw, so, spec_lo, spec_hi, spec_t)
+    ci, lower = _intervals(idx, n, dof_w, dof_o, conf)
+    if math.isfinite(idx["cpm"]) and spec_t is not None:
+        ci["cpm"] = cpm_interval(idx["cpm"], n, mean, so, spec_t, conf)
+        lower["cpm"] = cpm_lower(idx["cpm"], n, mean, so, spec_t, conf)
+    ppm = Ppm(
+        expected_below=_expected_ppm(mean, so, spec_lo, 1),
+        expected_above=_expected_ppm(mean, so, spec_hi, -1),
+        observed_below=observed[0],
+        observed_above=observed[1],
+        expected_within_below=_expected_ppm(mean, sw, spec_lo, 1),
+        expected_within_above=_expected_ppm(mean, sw, spec_hi, -1),
+    )
+    if sw == 0.0 or so == 0.0:
+        warnings.append("zero variation in the data: indices are infinite or undefined")
+    if n < 30:
+        warnings.append(f"only {n} values: the confidence intervals are wide")
+    return CapabilityResult(
+        n=n,
+        subgroups=n if groups is None else groups.count,
+        mean=mean,
+        sigma_within=sw,
+        sigma_overall=so,
+        lsl=specs[0],
+        usl=specs[1],
+        target=specs[2],
+        ci=ci,
+        lower_bounds=lower,
+        confidence=conf,
+        ppm=ppm,
+        sigma_method=chosen,
+        dof_within=dof_w,
+        dof_overall=dof_o,
+        method=method,
+        normality=normality,
+        normality_transformed=scale.normality,
+        box_cox_lambda=scale.lam,
+        warnings=tuple(warnings),
+        **idx,
+    )
 
-    normality = anderson_darling(raw, alpha_normality) if n >= 8 else None
+
+def _specs(lsl: float | None, usl: float | None, target: float | None) -> _Specs:
+    """The limits as floats, checked; the target defaults to the middle of two-sided limits."""
+    lo = None if lsl is None else float(lsl)
+    hi = None if usl is None else float(usl)
+    tgt = None if target is None else float(target)
+    _check_limits(lo, hi, tgt)
+    if tgt is None and lo is not None and hi is not None:
+        tgt = (lo + hi) / 2.0
+    return lo, hi, tgt
+
+
+def _values(data: ArrayLike, sizes: ArrayLike | None) -> tuple[FloatArray, Groups | None]:
+    """All values, and their subgroups (None for individual values)."""
+    arr = np.asarray(data, dtype=np.float64) if sizes is None else None
+    if arr is not None and arr.ndim == 1:
+        return finite_array("data", data), None
+    groups = make_groups("data", data, sizes)
+    return groups.flat, groups
+
+
+def _normality(raw: FloatArray, alpha: float, warnings: list[str]) -> NormalityResult | None:
+    """Anderson-Darling test of the data (from 8 values), with a warning when it was not run."""
+    n = int(raw.shape[0])
+    normality = anderson_darling(raw, alpha) if n >= 8 else None
     if normality is None:
         warnings.append(f"only {n} values: normality not checked (needs 8)")
     elif normality.subsampled:
@@ -350,52 +405,58 @@ def capability(
             f"normality tested on an evenly spaced subsample of {normality.n:,} of the "
             f"{normality.n_total:,} values"
         )
+    return normality
 
-    below = float(np.count_nonzero(raw < lo_spec)) if lo_spec is not None else 0.0
-    above = float(np.count_nonzero(raw > hi_spec)) if hi_spec is not None else 0.0
-    observed_below = below / n * 1e6 if lo_spec is not None else _NAN
-    observed_above = above / n * 1e6 if hi_spec is not None else _NAN
 
-    if method == "percentile":
-        return _percentile(
-            raw, groups, n, lo_spec, hi_spec, tgt, conf, chosen, normality,
-            observed_below, observed_above, warnings,
-        )  # fmt: skip
+def _observed_ppm(raw: FloatArray, specs: _Specs) -> tuple[float, float]:
+    """Parts per million of the values below LSL and above USL (NaN without that limit)."""
+    lo, hi, _ = specs
+    n = raw.shape[0]
+    below = float(np.count_nonzero(raw < lo)) / n * 1e6 if lo is not None else _NAN
+    above = float(np.count_nonzero(raw > hi)) / n * 1e6 if hi is not None else _NAN
+    return below, above
 
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Scale:
+    """The values, subgroups and limits the indices are computed on (transformed by Box-Cox)."""
+
+    x: FloatArray
+    groups: Groups | None
+    specs: _Specs
     lam: float | None = None
-    normality_t: NormalityResult | None = None
-    x, spec_lo, spec_hi, spec_t = raw, lo_spec, hi_spec, tgt
-    if method == "box-cox":
-        lam = box_cox_lambda(raw) if box_cox_exponent is None else float(box_cox_exponent)
-        limits = [v for v in (lo_spec, hi_spec, tgt) if v is not None]
-        if any(v <= 0 for v in limits):
-            raise invalid("lsl/usl", "Box-Cox needs positive specification limits and target")
-        x = box_cox(raw, lam)
-        spec_lo = None if lo_spec is None else float(box_cox([lo_spec], lam)[0])
-        spec_hi = None if hi_spec is None else float(box_cox([hi_spec], lam)[0])
-        spec_t = None if tgt is None else float(box_cox([tgt], lam)[0])
-        if groups is not None:
-            table = None if groups.table is None else x.reshape(groups.table.shape)
-            groups = Groups(x, groups.sizes, groups.starts, table)
-        normality_t = anderson_darling(x, alpha_normality) if n >= 8 else None
-        if normality_t is not None and not normality_t.normal:
-            warnings.append(
-                f"data still not normal after Box-Cox (lambda={lam:.4g}, Anderson-Darling "
-                f"p={normality_t.p_value:.3g}); consider method='percentile'"
-            )
-    elif normality is not None and not normality.normal:
+    normality: NormalityResult | None = None
+
+
+def _box_cox_scale(
+    scale: _Scale, exponent: float | None, alpha: float, warnings: list[str]
+) -> _Scale:
+    """Values and limits through the Box-Cox transform, with the normality test after it."""
+    raw, groups = scale.x, scale.groups
+    lam = box_cox_lambda(raw) if exponent is None else float(exponent)
+    if any(v <= 0 for v in scale.specs if v is not None):
+        raise invalid("lsl/usl", "Box-Cox needs positive specification limits and target")
+    x = box_cox(raw, lam)
+    lo, hi, tgt = (None if v is None else float(box_cox([v], lam)[0]) for v in scale.specs)
+    if groups is not None:
+        table = None if groups.table is None else x.reshape(groups.table.shape)
+        groups = Groups(x, groups.sizes, groups.starts, table)
+    normality = anderson_darling(x, alpha) if x.shape[0] >= 8 else None
+    if normality is not None and not normality.normal:
         warnings.append(
-            f"Anderson-Darling rejects normality (A2={normality.statistic:.4g}, "
-            f"p={normality.p_value:.3g}); the indices assume a normal distribution - use "
-            "method 'box-cox' or 'percentile' for non-normal data"
+            f"data still not normal after Box-Cox (lambda={lam:.4g}, Anderson-Darling "
+            f"p={normality.p_value:.3g}); consider method='percentile'"
         )
+    return _Scale(x, groups, (lo, hi, tgt), lam, normality)
 
-    sw, dof_w = _within_sigma(groups, x, chosen)
-    mean = float(x.mean())
-    so = float(x.std(ddof=1))
-    dof_o = float(n - 1)
-    idx = _indices(mean, sw, so, spec_lo, spec_hi, spec_t)
 
+def _intervals(
+    idx: dict[str, float], n: int, dof_w: float, dof_o: float, conf: float
+) -> tuple[dict[str, Interval], dict[str, float]]:
+    """Two-sided intervals and one-sided lower bounds of every index but Cpm (NaN if undefined).
+
+    Cp and Pp: chi-square; the others: Bissell, with the degrees of freedom of their sigma.
+    """
     ci: dict[str, Interval] = {}
     lower: dict[str, float] = {}
     for name in ("cp", "pp"):
@@ -412,70 +473,33 @@ def capability(
             lower[name] = cpk_lower(idx[name], n, conf, dof)
         else:
             ci[name], lower[name] = _nan_interval(conf, "bissell"), _NAN
-    if math.isfinite(idx["cpm"]) and spec_t is not None:
-        ci["cpm"] = cpm_interval(idx["cpm"], n, mean, so, spec_t, conf)
-        lower["cpm"] = cpm_lower(idx["cpm"], n, mean, so, spec_t, conf)
-    else:
-        ci["cpm"], lower["cpm"] = _nan_interval(conf, "boyles"), _NAN
+    ci["cpm"], lower["cpm"] = _nan_interval(conf, "boyles"), _NAN
+    return ci, lower
 
-    def tail(limit: float | None, sd: float, side: int) -> float:
-        if limit is None:
-            return _NAN
-        if sd == 0.0:
-            return 0.0 if side * (mean - limit) > 0 or mean == limit else 1e6
-        return float(special.ndtr(side * (limit - mean) / sd)) * 1e6
 
-    ppm = Ppm(
-        expected_below=tail(spec_lo, so, 1),
-        expected_above=tail(spec_hi, so, -1),
-        observed_below=observed_below,
-        observed_above=observed_above,
-        expected_within_below=tail(spec_lo, sw, 1),
-        expected_within_above=tail(spec_hi, sw, -1),
-    )
-    if sw == 0.0 or so == 0.0:
-        warnings.append("zero variation in the data: indices are infinite or undefined")
-    if n < 30:
-        warnings.append(f"only {n} values: the confidence intervals are wide")
-    return CapabilityResult(
-        n=n,
-        subgroups=n if groups is None else groups.count,
-        mean=mean,
-        sigma_within=sw,
-        sigma_overall=so,
-        lsl=lo_spec,
-        usl=hi_spec,
-        target=tgt,
-        ci=ci,
-        lower_bounds=lower,
-        confidence=conf,
-        ppm=ppm,
-        sigma_method=chosen,
-        dof_within=dof_w,
-        dof_overall=dof_o,
-        method=method,
-        normality=normality,
-        normality_transformed=normality_t,
-        box_cox_lambda=lam,
-        warnings=tuple(warnings),
-        **idx,
-    )
+def _expected_ppm(mean: float, sd: float, limit: float | None, side: int) -> float:
+    """Normal-model parts per million below ``limit`` (side 1) or above it (side -1)."""
+    if limit is None:
+        return _NAN
+    if sd == 0.0:
+        return 0.0 if side * (mean - limit) > 0 or mean == limit else 1e6
+    return float(special.ndtr(side * (limit - mean) / sd)) * 1e6
 
 
 def _percentile(
     raw: FloatArray,
     groups: Groups | None,
     n: int,
-    lsl: float | None,
-    usl: float | None,
-    target: float | None,
+    specs: _Specs,
     conf: float,
     chosen: SigmaMethod,
     normality: NormalityResult | None,
-    observed_below: float,
-    observed_above: float,
+    observed: tuple[float, float],
     warnings: list[str],
 ) -> CapabilityResult:
+    """ISO 22514-2 percentile method: the Pp family from empirical quantiles, no intervals."""
+    lsl, usl, target = specs
+    observed_below, observed_above = observed
     q_lo, q_med, q_hi = (float(v) for v in np.quantile(raw, [0.00135, 0.5, 0.99865]))
     if n < 1000:
         warnings.append(

@@ -31,7 +31,7 @@ from phasegate.stats._checks import (
     positive,
     sizes_array,
 )
-from phasegate.stats._groups import Groups, make_groups
+from phasegate.stats._groups import Groups, make_groups, within_sigma
 from phasegate.stats.constants import _c4, _d2, _d3, constants_for_sizes
 from phasegate.stats.rules import RuleSet, RuleViolations, check_rules, parse_rules, standardize
 
@@ -50,7 +50,6 @@ __all__ = [
 ]
 
 Rules = str | Sequence[int] | RuleSet | None
-ChartName = Literal["xbar", "r", "s", "i", "mr", "p", "np", "c", "u", "ewma", "cusum"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -286,29 +285,6 @@ def _nominal_size(sizes: IntArray) -> int:
 # variables charts
 
 
-def _variables_sigma(
-    groups: Groups, ref: BoolArray, stat: FloatArray, kind: Literal["r", "s"]
-) -> float:
-    """Within-subgroup sigma from reference ranges (R̄/d2) or standard deviations (S̄/c4).
-
-    Equal sizes: the plain average. Unequal sizes: the minimum-variance weighting of the
-    unbiased per-subgroup estimates (weights d2²/d3² or c4²/(1 - c4²)), which reduces to the
-    plain average when the sizes are equal.
-    """
-    if groups.equal:
-        n = int(groups.sizes[0])
-        unbias = _d2(n) if kind == "r" else _c4(n)
-        return float(stat[ref].mean()) / unbias
-    d2v, d3v, c4v = constants_for_sizes(groups.sizes[ref], "sizes")
-    if kind == "r":
-        estimate = stat[ref] / d2v
-        weight = d2v**2 / d3v**2
-    else:
-        estimate = stat[ref] / c4v
-        weight = c4v**2 / (1.0 - c4v**2)
-    return float(np.sum(weight * estimate) / np.sum(weight))
-
-
 def _xbar_chart(
     groups: Groups,
     means: FloatArray,
@@ -406,7 +382,7 @@ def _subgroup_chart(
     def fit(ref: BoolArray) -> tuple[ChartResult, ChartResult | None]:
         sigma_hat = given_sigma
         if sigma_hat is None:
-            sigma_hat = _variables_sigma(groups, ref, stat, kind)
+            sigma_hat = within_sigma(stat[ref], groups.sizes[ref], kind)[0]
         primary = _xbar_chart(groups, means, ref, sigma_hat, center, primary_rules)
         secondary = _dispersion_chart(kind, groups, stat, sigma_hat, disp_rules)
         return primary, secondary
@@ -889,32 +865,53 @@ def u_chart(
 # small-shift charts
 
 
-def _location_series(
-    data: ArrayLike, sizes: ArrayLike | None
-) -> tuple[FloatArray, IntArray, Callable[[BoolArray], float]]:
-    """Per-point means, sizes and a sigma estimator (R̄/d2 for subgroups, MR̄/d2 for individuals)."""
+@dataclass(frozen=True, slots=True, eq=False)
+class _Location:
+    """What EWMA and CUSUM chart: per-point means and sizes, and the in-control mean and sigma."""
+
+    means: FloatArray
+    sizes: IntArray
+    reference: BoolArray
+    mu0: float
+    sigma: float
+
+
+def _location(
+    data: ArrayLike,
+    sizes: ArrayLike | None,
+    phase1: int | None,
+    reference: ArrayLike | None,
+    target: float | None,
+    sigma: float | None,
+) -> _Location:
+    """Per-point means and sizes; target and sigma as given, else from the reference period.
+
+    Sigma is MR̄/d2 for individual values and R̄/d2 for subgroups; the target is the mean of the
+    reference values.
+    """
     arr = np.asarray(data, dtype=np.float64) if sizes is None else None
-    if arr is not None and arr.ndim == 1:
-        x = finite_array("data", arr)
-        mr = np.abs(np.diff(x))
-
-        def sigma_individuals(ref: BoolArray) -> float:
-            pairs = ref[1:] & ref[:-1]
-            if not pairs.any():
-                raise invalid("reference", "needs two consecutive values to estimate sigma")
-            return float(mr[pairs].mean()) / _d2(2)
-
-        return x, np.ones(x.shape[0], dtype=np.int64), sigma_individuals
-    groups = make_groups("data", data, sizes)
-    if int(groups.sizes.min()) < 2:
-        raise invalid("sizes", "every subgroup needs at least 2 values to estimate sigma")
-    means = groups.means()
-    ranges = groups.ranges()
-
-    def sigma_subgroups(ref: BoolArray) -> float:
-        return _variables_sigma(groups, ref, ranges, "r")
-
-    return means, groups.sizes, sigma_subgroups
+    individuals = arr is not None and arr.ndim == 1
+    if arr is not None and individuals:
+        means = finite_array("data", arr)
+        n = np.ones(means.shape[0], dtype=np.int64)
+        spread = np.abs(np.diff(means))
+    else:
+        groups = make_groups("data", data, sizes)
+        if int(groups.sizes.min()) < 2:
+            raise invalid("sizes", "every subgroup needs at least 2 values to estimate sigma")
+        means, n, spread = groups.means(), groups.sizes, groups.ranges()
+    ref = _reference_mask(means.shape[0], phase1, reference, 2)
+    if sigma is not None:
+        sd = positive("sigma", sigma)
+    elif individuals:
+        pairs = ref[1:] & ref[:-1]
+        if not pairs.any():
+            raise invalid("reference", "needs two consecutive values to estimate sigma")
+        sd = float(spread[pairs].mean()) / _d2(2)
+    else:
+        sd = within_sigma(spread[ref], n[ref], "r")[0]
+    mu0 = float(np.sum(means[ref] * n[ref]) / np.sum(n[ref])) if target is None else float(target)
+    return _Location(means, n, ref, mu0, sd)
 
 
 def ewma(
@@ -978,10 +975,8 @@ def ewma(
     if not 0.0 < float(lam) <= 1.0:
         raise invalid("lambda", f"must be in (0, 1], got {lam!r}")
     width = positive("nsigmas", nsigmas)
-    means, n, sigma_of = _location_series(data, sizes)
-    ref = _reference_mask(means.shape[0], phase1, reference, 2)
-    sd = positive("sigma", sigma) if sigma is not None else sigma_of(ref)
-    mu0 = float(np.sum(means[ref] * n[ref]) / np.sum(n[ref])) if target is None else float(target)
+    loc = _location(data, sizes, phase1, reference, target, sigma)
+    means, n, ref, sd, mu0 = loc.means, loc.sizes, loc.reference, loc.sigma, loc.mu0
     decay = 1.0 - float(lam)
     z, _ = signal.lfilter([lam], [1.0, -decay], means, zi=[decay * mu0])
     var = signal.lfilter([lam * lam], [1.0, -decay * decay], sd * sd / n)
@@ -1073,10 +1068,8 @@ def cusum(
     start = float(headstart)
     if not 0.0 <= start <= hh:
         raise invalid("headstart", f"must be between 0 and h ({hh:g}), got {headstart!r}")
-    means, n, sigma_of = _location_series(data, sizes)
-    ref = _reference_mask(means.shape[0], phase1, reference, 2)
-    sd = positive("sigma", sigma) if sigma is not None else sigma_of(ref)
-    mu0 = float(np.sum(means[ref] * n[ref]) / np.sum(n[ref])) if target is None else float(target)
+    loc = _location(data, sizes, phase1, reference, target, sigma)
+    means, n, ref, sd, mu0 = loc.means, loc.sizes, loc.reference, loc.sigma, loc.mu0
     y = (means - mu0) * np.sqrt(n) / sd
     upper = _lindley(y - kk, start)
     lower = -_lindley(-y - kk, start)
