@@ -11,8 +11,9 @@ so a point back inside zone C is not flagged for a pattern that ended before it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -206,49 +207,87 @@ def check_rules(
     flags = np.zeros(zz.shape[0], dtype=np.uint16)
     if zz.shape[0] == 0 or not rule_set.rules:
         return RuleViolations(rule_set, flags)
-    raw = zz if values is None else np.asarray(values, dtype=np.float64)
-    above = zz > 0
-    below = zz < 0
-    chosen = set(rule_set.rules)
-
-    def mark(rule: int, hit: BoolArray) -> None:
-        flags[hit] |= np.uint16(1 << (rule - 1))
-
-    if rule_set.system == "nelson":
-        if 1 in chosen:
-            mark(1, np.abs(zz) > 3)
-        if 2 in chosen:
-            mark(2, _ends_of_runs(above, 9) | _ends_of_runs(below, 9))
-        if 3 in chosen or 4 in chosen:
-            step = np.diff(raw)
-            if 3 in chosen:
-                trend = np.zeros(zz.shape[0], dtype=np.bool_)
-                trend[1:] = _ends_of_runs(step > 0, 5) | _ends_of_runs(step < 0, 5)
-                mark(3, trend)
-            if 4 in chosen:
-                alternating = np.zeros(zz.shape[0], dtype=np.bool_)
-                if step.shape[0] >= 2:
-                    flips = step[1:] * step[:-1] < 0
-                    alternating[2:] = _ends_of_runs(flips, 12)
-                mark(4, alternating)
-        if 5 in chosen:
-            mark(5, _k_of_m(zz > 2, 2, 3) | _k_of_m(zz < -2, 2, 3))
-        if 6 in chosen:
-            mark(6, _k_of_m(zz > 1, 4, 5) | _k_of_m(zz < -1, 4, 5))
-        if 7 in chosen:
-            mark(7, _ends_of_runs(np.abs(zz) <= 1, 15))
-        if 8 in chosen:
-            mark(8, _ends_of_runs(np.abs(zz) > 1, 8))
-    else:
-        if 1 in chosen:
-            mark(1, np.abs(zz) > 3)
-        if 2 in chosen:
-            mark(2, _k_of_m(zz > 2, 2, 3) | _k_of_m(zz < -2, 2, 3))
-        if 3 in chosen:
-            mark(3, _k_of_m(zz > 1, 4, 5) | _k_of_m(zz < -1, 4, 5))
-        if 4 in chosen:
-            mark(4, _ends_of_runs(above, 8) | _ends_of_runs(below, 8))
+    points = _Points(zz, zz if values is None else np.asarray(values, dtype=np.float64))
+    detectors = _DETECTORS[rule_set.system]
+    for rule in rule_set.rules:
+        if rule not in detectors:
+            raise invalid("rules", f"{rule_set.system} rules are numbered 1-{len(detectors)}")
+        flags[detectors[rule](points)] |= np.uint16(1 << (rule - 1))
     return RuleViolations(rule_set, flags)
+
+
+class _Points:
+    """What the rules look at: the standardized values and the steps between plotted values."""
+
+    def __init__(self, z: FloatArray, raw: FloatArray) -> None:
+        self.z = z
+        self.raw = raw
+
+    @cached_property
+    def step(self) -> FloatArray:
+        return np.diff(self.raw)
+
+
+def _beyond_3(p: _Points) -> BoolArray:
+    return np.abs(p.z) > 3
+
+
+def _same_side(length: int) -> Callable[[_Points], BoolArray]:
+    def rule(p: _Points) -> BoolArray:
+        return _ends_of_runs(p.z > 0, length) | _ends_of_runs(p.z < 0, length)
+
+    return rule
+
+
+def _k_of_m_beyond(k: int, m: int, limit: float) -> Callable[[_Points], BoolArray]:
+    def rule(p: _Points) -> BoolArray:
+        return _k_of_m(p.z > limit, k, m) | _k_of_m(p.z < -limit, k, m)
+
+    return rule
+
+
+def _trend(p: _Points) -> BoolArray:
+    trend = np.zeros(p.z.shape[0], dtype=np.bool_)
+    trend[1:] = _ends_of_runs(p.step > 0, 5) | _ends_of_runs(p.step < 0, 5)
+    return trend
+
+
+def _alternating(p: _Points) -> BoolArray:
+    alternating = np.zeros(p.z.shape[0], dtype=np.bool_)
+    if p.step.shape[0] >= 2:
+        flips = p.step[1:] * p.step[:-1] < 0
+        alternating[2:] = _ends_of_runs(flips, 12)
+    return alternating
+
+
+def _run_within_1_sigma(p: _Points) -> BoolArray:
+    return _ends_of_runs(np.abs(p.z) <= 1, 15)
+
+
+def _run_beyond_1_sigma(p: _Points) -> BoolArray:
+    return _ends_of_runs(np.abs(p.z) > 1, 8)
+
+
+# One detector per rule number of each system; the descriptions are NELSON_RULES and
+# WESTERN_ELECTRIC_RULES.
+_DETECTORS: dict[RuleSystem, dict[int, Callable[[_Points], BoolArray]]] = {
+    "nelson": {
+        1: _beyond_3,
+        2: _same_side(9),
+        3: _trend,
+        4: _alternating,
+        5: _k_of_m_beyond(2, 3, 2.0),
+        6: _k_of_m_beyond(4, 5, 1.0),
+        7: _run_within_1_sigma,
+        8: _run_beyond_1_sigma,
+    },
+    "western_electric": {
+        1: _beyond_3,
+        2: _k_of_m_beyond(2, 3, 2.0),
+        3: _k_of_m_beyond(4, 5, 1.0),
+        4: _same_side(8),
+    },
+}
 
 
 def _k_of_m(mask: BoolArray, k: int, m: int) -> BoolArray:
