@@ -13,11 +13,15 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from phasegate.domain.errors import InvalidInput, invalid
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 __all__ = ["MISSING_TOKENS", "ColumnData", "read_columns"]
 
@@ -73,22 +77,44 @@ def read_columns(
     columns there are), a row with too few fields, no data rows, or a numeric cell that is not a
     finite number.
     """
-    p = Path(path)
     name = str(path)
-    if not p.is_file():
-        raise invalid(name, "file not found")
-    try:
-        content = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise invalid(name, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except OSError as error:
-        raise invalid(name, f"cannot read ({error.strerror})") from None
+    content = _read_text(Path(path), name)
     reader = csv.reader(io.StringIO(content), delimiter=_sniff(content[:8192]))
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise invalid(name, "empty file (no header row)") from None
     wanted = list(dict.fromkeys([*numeric, *text]))
+    index = _column_index(name, header, wanted)
+    cells, lines = _cells(name, reader, header, index)
+    line_arr = np.asarray(lines, dtype=np.int64)
+    out_num: dict[str, NDArray[np.float64]] = {}
+    out_text: dict[str, NDArray[np.str_]] = {}
+    missing: dict[str, NDArray[np.int64]] = {}
+    for col in wanted:
+        raw = np.char.strip(np.asarray(cells[col], dtype=np.str_))
+        miss = np.isin(np.char.lower(raw), list(MISSING_TOKENS))
+        missing[col] = line_arr[miss]
+        if col in numeric:
+            out_num[col] = _to_float(name, col, raw, miss, line_arr)
+        if col in text:
+            out_text[col] = np.where(miss, "", raw)
+    return ColumnData(name, out_num, out_text, line_arr, missing, tuple(header))
+
+
+def _read_text(p: Path, name: str) -> str:
+    if not p.is_file():
+        raise invalid(name, "file not found")
+    try:
+        return p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise invalid(name, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise invalid(name, f"cannot read ({error.strerror})") from None
+
+
+def _column_index(name: str, header: list[str], wanted: list[str]) -> dict[str, int]:
+    """Position of each wanted column in the header; an unknown column lists those there are."""
     index: dict[str, int] = {}
     for col in wanted:
         if col not in header:
@@ -96,8 +122,15 @@ def read_columns(
                 f"{name}: column {col!r}", f"not found; the columns are {', '.join(header)}"
             )
         index[col] = header.index(col)
+    return index
+
+
+def _cells(
+    name: str, reader: Reader, header: list[str], index: dict[str, int]
+) -> tuple[dict[str, list[str]], list[int]]:
+    """The wanted cells of every data row, and the file line of each row (blank lines skipped)."""
     need = max(index.values(), default=-1) + 1
-    cells: dict[str, list[str]] = {col: [] for col in wanted}
+    cells: dict[str, list[str]] = {col: [] for col in index}
     lines: list[int] = []
     for row in reader:
         line = reader.line_num
@@ -113,19 +146,7 @@ def read_columns(
             cells[col].append(row[i])
     if not lines:
         raise invalid(name, "no data rows after the header")
-    line_arr = np.asarray(lines, dtype=np.int64)
-    out_num: dict[str, NDArray[np.float64]] = {}
-    out_text: dict[str, NDArray[np.str_]] = {}
-    missing: dict[str, NDArray[np.int64]] = {}
-    for col in wanted:
-        raw = np.char.strip(np.asarray(cells[col], dtype=np.str_))
-        miss = np.isin(np.char.lower(raw), list(MISSING_TOKENS))
-        missing[col] = line_arr[miss]
-        if col in numeric:
-            out_num[col] = _to_float(name, col, raw, miss, line_arr)
-        if col in text:
-            out_text[col] = np.where(miss, "", raw)
-    return ColumnData(name, out_num, out_text, line_arr, missing, tuple(header))
+    return cells, lines
 
 
 def _to_float(
