@@ -104,16 +104,55 @@ def test_ppm_expected_and_observed():
     assert res.ppm.expected_above == pytest.approx(norm.sf((11.0 - values.mean()) / s) * 1e6)
 
 
-def test_cpm_and_boyles_interval():
-    """Source: Boyles (1991), J. Quality Technology 23(1): Cpm = (USL-LSL)/(6√(s² + (x̄-T)²)) and
-    its chi-square interval with ν = n(1+a²)²/(1+2a²)."""
+def _scaled(n: int, mean: float, sd: float) -> np.ndarray:
+    """n evenly spaced values with exactly this mean and sample standard deviation."""
+    base = np.linspace(-1.0, 1.0, n)
+    return (base - base.mean()) / base.std(ddof=1) * sd + mean
+
+
+@pytest.mark.parametrize(
+    ("mean", "nu", "chi2_025", "chi2_975", "chi2_05"),
+    [
+        (10.0, 30, 16.791, 46.979, 18.493),  # on target: a = 0, so nu = n = 30
+        (10.5, 40, 24.433, 59.342, 26.509),  # a = (x̄ - T)/s = 1: nu = 30 x 4/3 = 40
+    ],
+)
+def test_cpm_boyles_interval_from_chi_square_table(mean, nu, chi2_025, chi2_975, chi2_05):
+    """Source: Boyles (1991), J. Quality Technology 23(1), 17-26: Ĉpm = (USL-LSL)/(6√(s² + (x̄-T)²)),
+    and nu Ĉpm²/Cpm² is approximately chi-square with nu = n(1+a²)²/(1+2a²), a = (x̄-T)/s, so
+    Ĉpm √(χ²_{0.025,nu}/nu) <= Cpm <= Ĉpm √(χ²_{0.975,nu}/nu) and the one-sided 95 % lower bound
+    is Ĉpm √(χ²_{0.05,nu}/nu). The chi-square quantiles are the published table values
+    (NIST/SEMATECH e-Handbook, Sec. 1.3.6.7.4; Montgomery, ISQC 6th ed., Appendix III), rounded
+    to three decimals; n = 30, s = 0.5, specification 8..12, T = 10."""
+    res = stats.capability(_scaled(30, mean, 0.5), lsl=8.0, usl=12.0, target=10.0)
+    cpm = 4.0 / (6.0 * math.sqrt(0.5**2 + (mean - 10.0) ** 2))
+    assert res.cpm == pytest.approx(cpm, rel=1e-12)
+    assert res.ci["cpm"].low == pytest.approx(cpm * math.sqrt(chi2_025 / nu), rel=1e-4)
+    assert res.ci["cpm"].high == pytest.approx(cpm * math.sqrt(chi2_975 / nu), rel=1e-4)
+    assert res.lower_bounds["cpm"] == pytest.approx(cpm * math.sqrt(chi2_05 / nu), rel=1e-4)
+    assert res.ci["cpm"].method == "boyles"
+
+
+def test_cpm_boyles_interval_off_target_random_data():
+    """Source: Boyles (1991), J. Quality Technology 23(1), 17-26, as above, for a sample whose
+    nu is not a whole number: the bounds computed here with scipy.stats.chi2 from the formula,
+    not with the function under test."""
+    from scipy.stats import chi2
+
     rng = np.random.default_rng(11)
     x = rng.normal(10.2, 0.5, 200)
     res = stats.capability(x, lsl=8.0, usl=12.0, target=10.0)
-    s, m = x.std(ddof=1), x.mean()
-    assert res.cpm == pytest.approx(4.0 / (6 * math.sqrt(s * s + (m - 10.0) ** 2)))
-    expected = stats.cpm_interval(res.cpm, 200, m, s, 10.0, 0.95)
-    assert res.ci["cpm"] == expected
+    n, s, m = 200, x.std(ddof=1), x.mean()
+    cpm = 4.0 / (6 * math.sqrt(s * s + (m - 10.0) ** 2))
+    a2 = ((m - 10.0) / s) ** 2
+    nu = n * (1 + a2) ** 2 / (1 + 2 * a2)
+    assert 200 < nu < 210  # off target, so more degrees of freedom than values
+    assert res.cpm == pytest.approx(cpm, rel=1e-12)
+    assert res.ci["cpm"].low == pytest.approx(cpm * math.sqrt(chi2.ppf(0.025, nu) / nu), rel=1e-9)
+    assert res.ci["cpm"].high == pytest.approx(cpm * math.sqrt(chi2.isf(0.025, nu) / nu), rel=1e-9)
+    assert res.lower_bounds["cpm"] == pytest.approx(
+        cpm * math.sqrt(chi2.ppf(0.05, nu) / nu), rel=1e-9
+    )
 
 
 def test_non_normal_data_is_flagged_never_silent():
