@@ -42,15 +42,18 @@ _QUOTED_NAME = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
 def with_flags(error: InvalidInput, flags: Mapping[str, str]) -> InvalidInput:
     """``error`` with the service's parameter names replaced by the flags that set them.
 
-    ``flags`` is a command group's table from parameter name to flag
-    (``{"subgroup_size": "--subgroup-size"}``). A field's ``loc`` made only of such names
-    (``"lsl/usl"`` included) and every name a message quotes in backquotes become flags;
-    other locations (a file, line and column) stay as they are.
+    ``flags`` is a command group's table from parameter name to how the command line spells
+    it: the flag, with its metavar where that helps (``{"subgroup_size": "--subgroup-size N"}``).
+    A field's ``loc`` made only of such names (``"lsl/usl"`` included) becomes the flags alone;
+    a name a message quotes in backquotes becomes the full spelling. Other locations (a file,
+    line and column) stay as they are.
     """
 
     def loc(text: str) -> str:
         parts = text.split("/")
-        return "/".join(flags[p] for p in parts) if all(p in flags for p in parts) else text
+        if not all(p in flags for p in parts):
+            return text
+        return "/".join(flags[p].split()[0] for p in parts)
 
     def prose(text: str) -> str:
         return _QUOTED_NAME.sub(lambda m: flags.get(m[1], m[1]), text)

@@ -96,10 +96,6 @@ def test_spc_json_contract(capsys, widths):
         ["--chart", "ewma", "--subgroup", "lot"],
         ["--chart", "imr", "--rules", "we"],
         ["--chart", "xbar-r", "--subgroup-size", "5", "--exclude-out-of-control"],
-        [
-            "--chart", "xbar-r", "--subgroup", "lot", "--time", "time",
-            "--phase1-start", "2026-11-01", "--phase1-end", "2026-11-02T23:00",
-        ],
     ],
 )  # fmt: skip
 def test_spc_variables_charts(capsys, widths, args):
@@ -107,6 +103,53 @@ def test_spc_variables_charts(capsys, widths, args):
     assert code == 0, err
     doc = json.loads(out)
     assert doc["points"] and all(p["lcl"] <= p["ucl"] for p in doc["points"])
+
+
+def _limits(doc: dict) -> list:
+    """Centre, limits and sigma of both charts, and the limits at every point."""
+    return [
+        (part["center"], part["lcl"], part["ucl"], part["sigma"],
+         [(p["center"], p["lcl"], p["ucl"]) for p in part["points"]])
+        for part in (doc, doc["secondary"])
+    ]  # fmt: skip
+
+
+def _spc_json(capsys, path: Path, *args: str) -> dict:
+    code, out, err = run(capsys, "spc", path, "--value", "width", "--chart", "xbar-r",
+                         "--subgroup", "lot", *args, "--format", "json")  # fmt: skip
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_spc_phase1_date_range_takes_the_subgroups_in_the_range(capsys, widths):
+    """Lots L00-L07 start on 1 and 2 November (5 rows a lot, 20 a day): a range over those two
+    days sets the same limits as --phase1 8, and other limits than all twelve lots."""
+    ranged = _spc_json(capsys, widths, "--time", "time", "--phase1-start", "2026-11-01",
+                       "--phase1-end", "2026-11-02T23:00")  # fmt: skip
+    first_eight = _spc_json(capsys, widths, "--phase1", "8")
+    every_lot = _spc_json(capsys, widths)
+    assert ranged["reference_subgroups"] == 8
+    assert [p["phase"] for p in ranged["points"]] == [1] * 8 + [2] * 4
+    assert _limits(ranged) == _limits(first_eight)
+    assert _limits(ranged) != _limits(every_lot)
+    assert ranged["center"] != every_lot["center"] and ranged["ucl"] != every_lot["ucl"]
+
+
+def test_spc_phase1_date_range_inside_the_data(capsys, widths, tmp_path):
+    """A range in the middle (2 November: lots L04-L07) sets the limits that a file holding
+    only those lots gets from all its subgroups; every lot is still judged against them."""
+    ranged = _spc_json(capsys, widths, "--time", "time", "--phase1-start", "2026-11-02",
+                       "--phase1-end", "2026-11-02T23:59")  # fmt: skip
+    lines = widths.read_text().splitlines()
+    middle = tmp_path / "middle.csv"
+    middle.write_text("\n".join([lines[0], *(ln for ln in lines[1:] if "2026-11-02" in ln)]))
+    alone = _spc_json(capsys, middle)
+    assert [p["phase"] for p in ranged["points"]] == [2] * 4 + [1] * 4 + [2] * 4
+    assert alone["reference_subgroups"] == 4 == ranged["reference_subgroups"]
+    for mine, theirs in zip(_limits(ranged), _limits(alone), strict=True):
+        assert mine[:4] == pytest.approx(theirs[:4], rel=1e-12)
+        assert mine[4][4:8] == [pytest.approx(t, rel=1e-12) for t in theirs[4]]
+    assert ranged["center"] != _spc_json(capsys, widths)["center"]
 
 
 def test_spc_cusum_reports_upper_and_lower(capsys, widths):
@@ -217,13 +260,20 @@ def test_plot_html(capsys, widths, tmp_path):
         (["spc", "{w}", "--value", "nope", "--chart", "imr"], "column 'nope': not found"),
         (["spc", "{w}", "--value", "width", "--chart", "xbar-r"], "needs --subgroup"),
         (["spc", "{w}", "--value", "width", "--chart", "pie"], "unknown chart"),
+        (["spc", "{w}", "--value", "width", "--chart", "xbar-r", "--subgroup-size", "0"],
+         "--subgroup-size: must be at least 1, got 0"),
+        (["spc", "{w}", "--value", "width", "--chart", "imr", "--phase1-start", "2026-11-01"],
+         "--time: --phase1-start/--phase1-end need the time column (--time COL)"),
+        (["capability", "{w}", "--value", "width", "--lsl", "1", "--sigma-within", "range"],
+         "--sigma-within: one of mr, pooled, rbar, sbar"),
         (["spc", "{w}", "--value", "width", "--chart", "imr", "--phase1", "500"], "phase1"),
         (["spc", "{d}", "--value", "bad", "--chart", "p"], "--size"),
         (["spc", "{w}", "--value", "width", "--chart", "imr", "--plot", "x.pdf"], ".html or .png"),
         (["spc", "{missing}", "--value", "width", "--chart", "imr"], "file not found"),
         (["capability", "{w}", "--value", "width", "--lsl", "2", "--usl", "1"],
          "usl (1) must be greater than lsl (2)"),
-        (["capability", "{w}", "--value", "width"], "at least one specification limit"),
+        (["capability", "{w}", "--value", "width"],
+         "--lsl/--usl: give at least one specification limit"),
         (["spc", "{bad}", "--value", "v", "--chart", "imr"], "line 3, column 'v': 'inf'"),
         (["spc", "{bad2}", "--value", "v", "--chart", "imr"], "line 2, column 'v': 'abc'"),
         (["spc", "{over}", "--value", "bad", "--size", "n", "--chart", "p"],

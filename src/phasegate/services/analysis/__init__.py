@@ -1,0 +1,33 @@
+"""Use case "analyse a CSV file": SPC, capability and gage R&R on named columns, no database.
+
+Reads the columns through :mod:`phasegate.ingest.columns`, forms subgroups, calls
+:mod:`phasegate.stats` and returns report objects whose ``as_dict()`` is the JSON contract of
+``phasegate spc`` / ``capability`` / ``gage``. Rows with a missing value are dropped and
+reported (count and line numbers) in ``notes``; nothing is dropped silently.
+
+Errors name the parameters of these functions (``subgroup_size``, ``phase1_start``...), as the
+``loc`` of the error and, inside a message, between backquotes (`` `size` ``), so that each
+adapter can name them its own way (a CLI flag, a form field).
+
+- :mod:`.series`: rows to values in subgroups, missing values dropped and noted;
+- :mod:`.charts`: the chart kinds, one entry each (what data, which stats function);
+- :mod:`.spc`, :mod:`.capability`, :mod:`.gage`: one analysis each, with its report.
+"""
+
+from phasegate.services.analysis.capability import CapabilityReport, analyse_capability
+from phasegate.services.analysis.charts import CHART_KINDS, CHARTS, ChartKind, chart_kind
+from phasegate.services.analysis.gage import GageReport, analyse_gage
+from phasegate.services.analysis.spc import SpcReport, analyse_spc
+
+__all__ = [
+    "CHARTS",
+    "CHART_KINDS",
+    "CapabilityReport",
+    "ChartKind",
+    "GageReport",
+    "SpcReport",
+    "analyse_capability",
+    "analyse_gage",
+    "analyse_spc",
+    "chart_kind",
+]
