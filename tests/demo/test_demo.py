@@ -345,8 +345,18 @@ def test_reset_reloads_identical_data(loaded: tuple[Engine, DemoSummary]) -> Non
 
 def test_another_seed_gives_other_values() -> None:
     first, other = generate(2026), generate(7)
-    values = [m.value for v in first.volumes[:3] for r in v.runs for m in r.measurements]
-    others = [m.value for v in other.volumes[:3] for r in v.runs for m in r.measurements]
+    values = [
+        m.value
+        for v in list(first.volumes.values())[:3]
+        for r in v.test_runs
+        for m in r.measurements
+    ]
+    others = [
+        m.value
+        for v in list(other.volumes.values())[:3]
+        for r in v.test_runs
+        for m in r.measurements
+    ]
     assert len(values) == len(others) and values != others
 
 

@@ -2,23 +2,22 @@
 
 Records refer to each other by natural keys (product key, revision code, build code, station
 name, characteristic name), never by database id: the generator knows nothing about storage.
+The high-volume records of a build are the volume service's own (``services.volume``).
+Fields with a default may be left out of the data files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from phasegate.domain.enums import (
-    Allocation,
     BuildStatus,
-    Disposition,
     FeedbackSource,
     Fidelity,
     FindingCategory,
     FindingStatus,
     GateOutcome,
-    Outcome,
     PartnerKind,
     Phase,
     Priority,
@@ -27,12 +26,14 @@ from phasegate.domain.enums import (
     RevisionStatus,
     Severity,
     Technique,
-    UnitStatus,
 )
+from phasegate.services.volume import BuildVolume
 
 
 @dataclass(frozen=True, slots=True)
 class PartnerRec:
+    """A manufacturing partner."""
+
     name: str
     kind: PartnerKind
     capabilities: tuple[str, ...]
@@ -43,6 +44,8 @@ class PartnerRec:
 
 @dataclass(frozen=True, slots=True)
 class StationRec:
+    """A station of a line."""
+
     name: str
     sequence: int
     equipment: str
@@ -52,6 +55,8 @@ class StationRec:
 
 @dataclass(frozen=True, slots=True)
 class LineRec:
+    """A production line with its stations, in flow order."""
+
     name: str
     partner: str
     description: str
@@ -60,6 +65,8 @@ class LineRec:
 
 @dataclass(frozen=True, slots=True)
 class DefectCodeRec:
+    """A defect code."""
+
     code: str
     description: str
     category: str
@@ -67,6 +74,8 @@ class DefectCodeRec:
 
 @dataclass(frozen=True, slots=True)
 class ProductRec:
+    """A product with its targets."""
+
     key: str
     name: str
     description: str
@@ -77,15 +86,29 @@ class ProductRec:
 
 @dataclass(frozen=True, slots=True)
 class RevisionRec:
+    """A design revision of a product."""
+
     product: str
     code: str
     description: str
     status: RevisionStatus
-    released_on: dt.date | None
+    released_on: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rice:
+    """RICE prioritisation: reach (people a year), impact, confidence (0–1), effort."""
+
+    reach: float
+    impact: float
+    confidence: float
+    effort: float
 
 
 @dataclass(frozen=True, slots=True)
 class RequirementRec:
+    """A requirement of a product."""
+
     product: str
     key: str
     title: str
@@ -93,42 +116,57 @@ class RequirementRec:
     priority: Priority
     source: RequirementSource
     status: RequirementStatus
-    rice: tuple[float, float, float, float]  # reach, impact, confidence, effort
+    rice: Rice
 
 
 @dataclass(frozen=True, slots=True)
 class CharacteristicRec:
+    """A measured characteristic of a product, with its limits."""
+
     product: str
     name: str
     unit: str
-    lsl: float | None
-    usl: float | None
-    target: float | None
     ctq: bool
-    requirement: str | None
-    line: str | None
-    station: str | None
     description: str
+    lsl: float | None = None
+    usl: float | None = None
+    target: float | None = None
+    requirement: str | None = None  # requirement key
+    line: str | None = None  # with ``station``: where it is measured on the line
+    station: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class BuildRec:
+    """A build of a revision: a prototype build, a pilot run or a production run."""
+
     product: str
     code: str
     revision: str
     phase: Phase
     status: BuildStatus
-    fidelity: Fidelity | None
-    technique: Technique | None
     partner: str
-    line: str | None
     planned_quantity: int
-    actual_quantity: int | None
     budget: float
-    actual_cost: float | None
     start_date: dt.date
-    end_date: dt.date | None
     purpose: str
+    fidelity: Fidelity | None = None  # prototype builds
+    technique: Technique | None = None  # prototype builds
+    line: str | None = None  # pilot and production builds
+    actual_quantity: int | None = None
+    actual_cost: float | None = None
+    end_date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """How a finding was resolved."""
+
+    status: FindingStatus
+    root_cause: str
+    corrective_action: str = ""
+    fixed_in: str | None = None  # revision code
+    closed_on: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,16 +187,9 @@ class FindingRec:
 
 
 @dataclass(frozen=True, slots=True)
-class Resolution:
-    status: FindingStatus
-    root_cause: str
-    corrective_action: str
-    fixed_in: str | None  # revision code
-    closed_on: dt.date | None
-
-
-@dataclass(frozen=True, slots=True)
 class FeedbackRec:
+    """Feedback on a product, a revision, a requirement or a finding."""
+
     product: str
     revision: str | None
     requirement: str | None
@@ -172,107 +203,34 @@ class FeedbackRec:
 
 @dataclass(frozen=True, slots=True)
 class GateRec:
+    """A decision at a stage gate."""
+
     product: str
     to_phase: Phase
     outcome: GateOutcome
     decided_at: dt.datetime
+    decided_by: str
     rationale: str
-    decided_by: str = "Sofia Lindqvist (product)"  # chairs the gate review
-
-
-# High-volume records of one build. ``unit`` is an index into ``BuildVolume.units``.
 
 
 @dataclass(frozen=True, slots=True)
-class UnitRec:
-    serial: str
-    status: UnitStatus
-    allocation: Allocation
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PassRec:
-    unit: int
-    station: str
-    started_at: dt.datetime
-    ended_at: dt.datetime
-    operator: str
-    result: Outcome
-    attempt: int
-
-
-@dataclass(frozen=True, slots=True)
-class MeasurementRec:
-    characteristic: str
-    value: float
-    outcome: Outcome
-    measured_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RunRec:
-    unit: int
-    station: str | None
-    procedure: str
-    outcome: Outcome
-    started_at: dt.datetime
-    ended_at: dt.datetime
-    operator: str
-    source: str
-    source_id: str
-    measurements: tuple[MeasurementRec, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DefectRec:
-    unit: int
-    station: str | None
-    code: str
-    severity: Severity
-    disposition: Disposition
-    cost: float
-    found_at: dt.datetime
-    notes: str
-
-
-@dataclass(slots=True)
-class BuildVolume:
-    product: str
-    build: str
-    line: str | None
-    units: list[UnitRec] = field(default_factory=list)
-    passes: list[PassRec] = field(default_factory=list)
-    runs: list[RunRec] = field(default_factory=list)
-    defects: list[DefectRec] = field(default_factory=list)
-
-    @property
-    def measurement_count(self) -> int:
-        return sum(len(r.measurements) for r in self.runs)
-
-    @property
-    def row_count(self) -> int:
-        return (
-            len(self.units)
-            + len(self.passes)
-            + len(self.runs)
-            + self.measurement_count
-            + len(self.defects)
-        )
-
-
-@dataclass(slots=True)
 class DemoData:
+    """Everything ``generate`` produces for one seed."""
+
     seed: int
-    partners: list[PartnerRec]
-    lines: list[LineRec]
-    defect_codes: list[DefectCodeRec]
-    products: list[ProductRec]
-    revisions: list[RevisionRec]
-    requirements: list[RequirementRec]
-    characteristics: list[CharacteristicRec]
-    builds: list[BuildRec]
-    findings: list[FindingRec]
-    feedback: list[FeedbackRec]
-    gates: list[GateRec]
-    volumes: list[BuildVolume]
+    partners: tuple[PartnerRec, ...]
+    lines: tuple[LineRec, ...]
+    defect_codes: tuple[DefectCodeRec, ...]
+    products: tuple[ProductRec, ...]
+    revisions: tuple[RevisionRec, ...]
+    requirements: tuple[RequirementRec, ...]
+    characteristics: tuple[CharacteristicRec, ...]
+    builds: tuple[BuildRec, ...]
+    findings: tuple[FindingRec, ...]
+    feedback: tuple[FeedbackRec, ...]
+    gates: tuple[GateRec, ...]
+    volumes: dict[str, BuildVolume]  # by build code, in the order of ``builds``
+
+    @property
+    def volume_rows(self) -> int:
+        return sum(v.row_count for v in self.volumes.values())
