@@ -1,10 +1,11 @@
 """Benchmark: generate and load the full demo, and the bulk path against the ORM.
 
-Run ``python benchmarks/bench_demo.py [--repetitions N]``. It times ``load_demo`` (generation
-included) on a fresh SQLite file and, when the server is reachable, on a fresh PostgreSQL
-database; then it re-inserts the demo's measurements through ``store.bulk`` and through ORM
-``add_all`` to show the ratio. The results replace the section between
-``<!-- demo:begin -->`` and ``<!-- demo:end -->`` in ``docs/benchmarks.md``.
+Run ``python benchmarks/bench_demo.py [--repetitions N] [--sqlite-only] [--no-write]``. It
+times ``load_demo`` (generation included) on a fresh SQLite file and, when the server is
+reachable, on a fresh PostgreSQL database; then it re-inserts the demo's measurements through
+``store.bulk`` and through ORM ``add_all`` to show the ratio. The results replace the section
+between ``<!-- demo:begin -->`` and ``<!-- demo:end -->`` in ``docs/benchmarks.md`` (printed
+instead with ``--no-write``).
 """
 
 from __future__ import annotations
@@ -133,8 +134,9 @@ def section(results: dict[str, Any]) -> str:
         "",
         "`python benchmarks/bench_demo.py` — `load_demo` on an empty, migrated database: "
         "generation from the seed, the low-volume records through the audited services, "
-        "units, station passes, test runs, measurements and defects through `store.bulk` "
-        "(which also maintains the per-build aggregates).",
+        "units, station passes, test runs, measurements and defects through the volume "
+        "service (`services.volume`, on `store.bulk`, which also maintains the per-build "
+        "aggregates).",
         "",
         f"- Date: {results['date']}",
         f"- Machine: {results['nproc']} CPUs, {results['cpu']}; Python {results['python']}; "
@@ -185,6 +187,10 @@ def write_section(text_block: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
+    parser.add_argument(
+        "--no-write", action="store_true", help="print the section, leave docs/benchmarks.md"
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {
         "date": dt.date.today().isoformat(),
@@ -210,7 +216,9 @@ def main() -> None:
         results["baseline"]["SQLite"] = time_bulk_vs_orm(engine)
         engine.dispose()
     pg = Postgres()
-    if pg.reachable():
+    if args.sqlite_only:
+        print("PostgreSQL skipped (--sqlite-only)")
+    elif pg.reachable():
         try:
             seconds, summary = time_loads(pg.fresh, args.repetitions)
             results["loads"]["PostgreSQL"] = {
@@ -229,6 +237,9 @@ def main() -> None:
         print("PostgreSQL not reachable; SQLite only")
     for name, r in results["baseline"].items():
         print(f"{name}: bulk {r['bulk_s']:.2f} s, ORM {r['orm_s']:.2f} s for {r['rows']:,} rows")
+    if args.no_write:
+        print(section(results))
+        return
     write_section(section(results))
     print(f"wrote {DOC.relative_to(ROOT)}")
 
