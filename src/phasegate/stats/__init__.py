@@ -40,11 +40,13 @@ from phasegate.stats.pareto import ParetoResult, pareto
 from phasegate.stats.rules import RuleSet, RuleViolations, check_rules, parse_rules
 from phasegate.stats.yields import (
     DefectRate,
+    RolledYieldResult,
     YieldResult,
     dpmo,
     dpu,
     first_pass_yield,
     rolled_throughput_yield,
+    rolled_throughput_yield_interval,
 )
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "NormalityResult",
     "ParetoResult",
     "Ppm",
+    "RolledYieldResult",
     "RuleSet",
     "RuleViolations",
     "SpcResult",
@@ -92,6 +95,7 @@ __all__ = [
     "pareto",
     "parse_rules",
     "rolled_throughput_yield",
+    "rolled_throughput_yield_interval",
     "u_chart",
     "wilson",
     "wilson_lower",

@@ -141,7 +141,7 @@ def test_product_builds_carry_their_rolled_throughput_yield(
     by_code = {b.code: b for b in product_overview(uow, "RTY").builds}
 
     rty = by_code[pilot.code].rty
-    assert rty is not None and rty.stations == 2
+    assert rty is not None and rty.steps == 2
     assert rty.yield_frac == pytest.approx(45 / 50 * 38 / 40)
     assert rty.ci.low < rty.yield_frac < rty.ci.high and rty.ci.confidence == 0.95
     assert by_code[proto.code].rty is None  # no station passes

@@ -19,7 +19,7 @@ def test_station_fpy() -> None:
 
 def test_rolled_yield_of_one_station_is_its_fpy() -> None:
     rty = rolled_yield([(81, 263), (0, 0)])  # the idle station is left out
-    assert rty is not None and rty.stations == 1
+    assert rty is not None and rty.steps == 1
     assert rty.yield_frac == pytest.approx(81 / 263)
     assert (rty.ci.low, rty.ci.high) == pytest.approx((0.2553, 0.3662), abs=5e-5)
     assert (rty.ci.confidence, rty.ci.method) == (0.95, RTY_METHOD)
@@ -28,7 +28,7 @@ def test_rolled_yield_of_one_station_is_its_fpy() -> None:
 def test_rolled_yield_interval_is_wider_than_the_product_of_95_percent_bounds() -> None:
     stations = [(95, 100), (90, 100), (99, 100)]
     rty = rolled_yield(stations)
-    assert rty is not None and rty.stations == 3
+    assert rty is not None and rty.steps == 3
     assert rty.yield_frac == pytest.approx(0.95 * 0.90 * 0.99)
     # Each station at 1 - 0.05/3: wider than at 95 %, so the product's bounds enclose the
     # product of the stations' 95 % bounds.

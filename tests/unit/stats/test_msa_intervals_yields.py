@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 
 from phasegate import stats
 from phasegate.domain.errors import InvalidInput
+from phasegate.stats.yields import rolled_throughput_yield_interval
 
 
 def test_gage_rr_aiag_anova_table(data):
@@ -168,3 +170,28 @@ def test_constants_exact_closed_forms_and_large_n():
     assert stats.c4(1000) == pytest.approx(1 - 1 / (4 * 999), abs=1e-6)
     with pytest.raises(InvalidInput, match="integer >= 2"):
         stats.d2(1)
+
+
+def test_rolled_throughput_yield_interval_bonferroni_product() -> None:
+    """Each step's Wilson bound at 1 - 0.05/k, multiplied.
+
+    Source: the Wilson score interval written out from Wilson (1927), JASA 22, 209-212, with
+    z from scipy.stats.norm at 1 - alpha/(2k); Bonferroni as in Miller (1981), Ch. 1.
+    """
+    counts = [(95, 100), (90, 100), (99, 100)]
+    z = sps.norm.ppf(1 - 0.05 / (2 * len(counts)))
+
+    def wilson_by_hand(k: int, n: int) -> tuple[float, float]:
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        return centre - half, centre + half
+
+    bounds = [wilson_by_hand(k, n) for k, n in counts]
+    r = rolled_throughput_yield_interval(counts)
+    assert r.yield_frac == pytest.approx(0.95 * 0.90 * 0.99, rel=1e-12)
+    assert r.ci.low == pytest.approx(math.prod(b[0] for b in bounds), rel=1e-9)
+    assert r.ci.high == pytest.approx(math.prod(b[1] for b in bounds), rel=1e-9)
+    assert (r.steps, r.ci.confidence, r.ci.method) == (3, 0.95, "wilson-bonferroni-product")
+    with pytest.raises(ValueError, match="counts"):
+        rolled_throughput_yield_interval([])

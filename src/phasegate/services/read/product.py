@@ -37,7 +37,8 @@ from phasegate.services.read.rows import (
     severity_tally,
     specs_met,
 )
-from phasegate.services.read.yields import RolledYield, rolled_yield
+from phasegate.services.read.yields import rolled_yield
+from phasegate.stats.yields import RolledYieldResult
 from phasegate.store.models import (
     Build,
     BuildStationStat,
@@ -87,7 +88,7 @@ class BuildRow:
     actual_cost: float | None
     start_date: dt.date | None
     end_date: dt.date | None
-    rty: RolledYield | None
+    rty: RolledYieldResult | None
 
     @property
     def cost_variance(self) -> float | None:
@@ -108,7 +109,7 @@ def build_fields(
     partner: str | None,
     line: str | None,
     unit_count: int,
-    rty: RolledYield | None,
+    rty: RolledYieldResult | None,
 ) -> dict[str, Any]:
     """The ``BuildRow`` fields of ``build``, for it and the shapes that extend it."""
     return {
