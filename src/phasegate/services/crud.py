@@ -38,10 +38,14 @@ from phasegate.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from phasegate.services import audit
 from phasegate.services.paging import Page, check_page, parse_enum
 from phasegate.store.models import Base
+from phasegate.store.search import contains_text
 from phasegate.store.uow import UnitOfWork
 
 M = TypeVar("M", bound=Base)
 
+
+# The longest text a ``Text`` column takes (its type sets no length of its own).
+TEXT_MAX_LENGTH = 10_000
 
 # Columns every record may have that no caller sets: the key and the audit timestamps.
 SYSTEM_COLUMNS = ("id", "created_at", "updated_at")
@@ -143,7 +147,7 @@ class Resource(Generic[M]):
             value_type: Any = GenericAlias(list, (item,))  # list[item]
         else:
             value_type = kind.python_type
-        length = getattr(kind, "length", None)
+        length = _text_length(kind)
         return FieldSpec(
             name=name,
             type=value_type,
@@ -153,6 +157,14 @@ class Resource(Generic[M]):
             int_bits=_int_bits(kind),
             reference=bool(column.foreign_keys),
         )
+
+
+def _text_length(kind: Any) -> int | None:
+    """The most characters a text column takes: its length, ``TEXT_MAX_LENGTH`` for ``Text``."""
+    length: int | None = getattr(kind, "length", None)
+    if length is None and isinstance(kind, Text):
+        return TEXT_MAX_LENGTH
+    return length
 
 
 def _int_bits(kind: Any) -> int | None:
@@ -195,7 +207,7 @@ def _convert(resource: Resource[Any], column: Column[Any], value: Any) -> Any:
     if isinstance(kind, JSON):
         return _to_list(name, value, resource.choices.get(name))
     if isinstance(kind, String | Text):
-        text = _to_text(name, value, getattr(kind, "length", None))
+        text = _to_text(name, value, _text_length(kind))
         if not text and not column.nullable and name in resource.required:
             raise invalid(name, "must not be empty")
         return text
@@ -412,7 +424,11 @@ def list_page(
     limit: int = 50,
     offset: int = 0,
 ) -> Page[M]:
-    """One page of records matching equality ``filters`` and a text search ``q``."""
+    """One page of records matching equality ``filters`` and a text search ``q``.
+
+    ``q`` is found literally (``%`` and ``_`` are no wildcards) in any of the ``search``
+    columns, whatever the case, the same way on every backend.
+    """
     check_page(limit, offset)
     model: Any = resource.model
     stmt = select(model)
@@ -423,10 +439,8 @@ def list_page(
     for key, raw in given.items():
         stmt = stmt.where(getattr(model, key) == coerce(resource, key, raw))
     if q:
-        pattern = f"%{q.strip().lower()}%"
-        stmt = stmt.where(
-            or_(*(func.lower(getattr(model, c)).like(pattern) for c in resource.search))
-        )
+        needle = q.strip()
+        stmt = stmt.where(or_(*(contains_text(getattr(model, c), needle) for c in resource.search)))
     with uow:
         total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         order = [getattr(model, c) for c in resource.order_by]

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from phasegate.domain.errors import ConfigurationError, Unavailable
+from phasegate.store.search import register_sqlite_functions
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -66,6 +67,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    register_sqlite_functions(dbapi_connection)
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
