@@ -10,7 +10,7 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from phasegate.domain.errors import (
     ConfigurationError,
@@ -34,6 +34,7 @@ ERROR_PAGES: dict[type[PhasegateError], tuple[int, str]] = {
     ConfigurationError: (503, "Not set up"),
 }
 HTTP_TITLES = {404: "Not found", 405: "Method not allowed"}
+SERVER_ERROR = "the server failed to answer this request; the error is in its log"
 
 
 def _is_api(request: Request) -> bool:
@@ -83,6 +84,13 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_page(request, 400, "Invalid request", problems)
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """Whatever escaped the table above still gets the error page, not a plain-text 500."""
+    if _is_api(request):
+        return PlainTextResponse("Internal Server Error", status_code=500)
+    return error_page(request, 500, "Server error", SERVER_ERROR)
+
+
 def install_web(app: FastAPI) -> None:
     """Add the pages and ``/static`` to ``app``; HTML error pages for every non-API path."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -90,3 +98,4 @@ def install_web(app: FastAPI) -> None:
     app.add_exception_handler(PhasegateError, _phasegate_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _server_error)

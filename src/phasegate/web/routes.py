@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 from starlette.responses import RedirectResponse, Response
 
+from phasegate.domain.errors import invalid
 from phasegate.services.paging import Page
 from phasegate.services.read.build import UnitRow, build_overview, build_units
 from phasegate.services.read.feedback import product_feedback
@@ -19,10 +24,39 @@ from phasegate.store.uow import UnitOfWork
 from phasegate.web import charts
 from phasegate.web.rendering import is_htmx, render, url_with
 
-router = APIRouter(include_in_schema=False)
-
 UNITS_PER_PAGE = 50
 ROWS_PER_PAGE = 25
+MAX_ID = 2**31 - 1  # record ids are 32-bit integer columns: a larger id names no record
+LAST_PAGE = 1_000_000  # far beyond any list; keeps every offset a small integer
+MAX_SEARCH = 200  # characters of a search text; longer patterns are refused by SQLite
+
+# Neither backend stores a NUL byte (PostgreSQL refuses it) or a lone surrogate (no encoding).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _ascii_digits(value: object) -> object:
+    """Numbers in a URL are ASCII digits only: no sign, no underscores, no other scripts."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise PydanticCustomError("ascii_digits", "must be written with the digits 0-9 only")
+    return value
+
+
+Digits = BeforeValidator(_ascii_digits)
+BuildId = Annotated[int, Digits, Path(ge=1, le=MAX_ID)]
+PageNumber = Annotated[int, Digits, Query(ge=1, le=LAST_PAGE)]
+Rating = Annotated[int | None, Digits, Query(ge=1, le=5)]
+Search = Annotated[str | None, Query(max_length=MAX_SEARCH)]
+
+
+def _refuse_unstorable_text(request: Request) -> None:
+    """A NUL byte or a lone surrogate in the path or the query is a bad request, not a lookup."""
+    values = [*request.path_params.items(), *request.query_params.multi_items()]
+    for name, value in values:
+        if isinstance(value, str) and UNSTORABLE.search(value):
+            raise invalid(name, "must not contain NUL bytes or lone surrogates")
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(_refuse_unstorable_text)])
 
 
 def _uow(request: Request) -> UnitOfWork:
@@ -76,7 +110,7 @@ def findings_page(
     severity: str | None = None,
     status: str = "open",
     revision: str | None = None,
-    page: int = Query(1, ge=1),
+    page: PageNumber = 1,
 ) -> Response:
     uow = _uow(request)
     summary = product_summary(uow, key)
@@ -107,8 +141,8 @@ def feedback_page(
     request: Request,
     key: str,
     revision: str | None = None,
-    rating: int | None = Query(None, ge=1, le=5),
-    page: int = Query(1, ge=1),
+    rating: Rating = None,
+    page: PageNumber = 1,
 ) -> Response:
     uow = _uow(request)
     summary = product_summary(uow, key)
@@ -157,11 +191,11 @@ def _units(
 @router.get("/builds/{build_id}", name="build")
 def build_page(
     request: Request,
-    build_id: int,
+    build_id: BuildId,
     status: str | None = None,
     allocation: str | None = None,
-    q: str | None = None,
-    page: int = Query(1, ge=1),
+    q: Search = None,
+    page: PageNumber = 1,
 ) -> Response:
     result = build_overview(_uow(request), build_id)
     units, filters = _units(request, build_id, status, allocation, q, page)
@@ -184,11 +218,11 @@ def build_page(
 @router.get("/builds/{build_id}/units", name="build_units")
 def build_units_partial(
     request: Request,
-    build_id: int,
+    build_id: BuildId,
     status: str | None = None,
     allocation: str | None = None,
-    q: str | None = None,
-    page: int = Query(1, ge=1),
+    q: Search = None,
+    page: PageNumber = 1,
 ) -> Response:
     """The unit table alone, for HTMX; a browser asking directly gets the whole build page."""
     base = f"/builds/{build_id}"
