@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from phasegate.api.deps import Actor, Uow
 from phasegate.api.errors import ERROR_RESPONSES
 from phasegate.api.resources import RefPath
-from phasegate.api.schemas import GateDecisionCreate, GateDecisionOut
+from phasegate.api.schemas import GateDecisionCreate, GateDecisionOut, RecordOut
 from phasegate.services import phases
 
 router = APIRouter(prefix="/products/{ref}/gate-decisions", tags=["Gate decisions"])
@@ -15,13 +15,13 @@ router = APIRouter(prefix="/products/{ref}/gate-decisions", tags=["Gate decision
 
 @router.get(
     "",
-    response_model=list[GateDecisionOut],
+    response_model=list[GateDecisionOut],  # type: ignore[valid-type]
     summary="List a product's gate decisions",
     description="Every decision recorded for the product, oldest first.",
     operation_id="list_gate_decisions",
     responses=ERROR_RESPONSES,
 )
-def list_gate_decisions(ref: RefPath, uow: Uow) -> list[GateDecisionOut]:
+def list_gate_decisions(ref: RefPath, uow: Uow) -> list[RecordOut]:
     return [GateDecisionOut.from_record(d) for d in phases.gate_history(uow, ref)]
 
 
@@ -38,7 +38,7 @@ def list_gate_decisions(ref: RefPath, uow: Uow) -> list[GateDecisionOut]:
 )
 def record_gate_decision(
     ref: RefPath, body: GateDecisionCreate, uow: Uow, actor: Actor
-) -> GateDecisionOut:
+) -> RecordOut:
     decision = phases.record_gate_decision(
         uow,
         ref,

@@ -7,8 +7,9 @@ model's columns (types, lengths, nullability and the ``doc`` that describes each
 models forbid unknown fields, so a misspelt or read-only field (``id``, a product's ``phase``) is
 a 422 naming it. Choices use the domain enums, so the OpenAPI document lists them. Types are
 checked here; the business rules (spec limits, references within one product, ...) are checked
-once, in the services. The other bodies (errors, gate decisions, the audit trail, health) are
-written out below.
+once, in the services. Gate decisions are shown by ``GateDecisionOut``, derived the same way from
+``phases.GATE_DECISIONS``; the other bodies (errors, recording a gate decision, the audit trail,
+health) are written out below.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from phasegate.domain.enums import AuditAction, GateOutcome, Phase
+from phasegate.services import phases
 from phasegate.services.crud import Computed, FieldSpec, Resource
 
 # Records are keyed by 32-bit integers (PostgreSQL's INTEGER); larger numbers name no record.
@@ -113,7 +115,7 @@ def record_schemas(resource: Resource[Any]) -> RecordSchemas:
     limits and descriptions come from the field specs of the columns.
     """
     specs = [resource.spec(name) for name in resource.columns]
-    thing = resource.name.title().replace(" ", "")
+    thing = _thing(resource)
     creatable = {
         spec.name: _input_field(spec, required=spec.name in resource.required)
         for spec in specs
@@ -124,17 +126,30 @@ def record_schemas(resource: Resource[Any]) -> RecordSchemas:
         for spec in specs
         if spec.name in resource.updatable
     }
-    shown = {spec.name: _output_field(spec) for spec in specs}
-    computed: dict[str, Any] = {
-        c.name: (c.type, Field(None, description=c.doc)) for c in resource.computed
-    }
-    out = create_model(f"{thing}Out", __base__=RecordOut, **shown, **computed)
-    out.computed = resource.computed
     return RecordSchemas(
         create=create_model(f"{thing}Create", __base__=Input, **creatable),
         update=create_model(f"{thing}Update", __base__=Input, **updatable),
-        out=out,
+        out=out_schema(resource),
     )
+
+
+@functools.cache
+def out_schema(resource: Resource[Any]) -> type[RecordOut]:
+    """``<Thing>Out``: every column of the record type, and its computed values.
+
+    Alone, for the record types that only a service writes (gate decisions).
+    """
+    shown = {name: _output_field(resource.spec(name)) for name in resource.columns}
+    computed: dict[str, Any] = {
+        c.name: (c.type, Field(None, description=c.doc)) for c in resource.computed
+    }
+    out = create_model(f"{_thing(resource)}Out", __base__=RecordOut, **shown, **computed)
+    out.computed = resource.computed
+    return out
+
+
+def _thing(resource: Resource[Any]) -> str:
+    return resource.name.title().replace(" ", "")
 
 
 def input_type(spec: FieldSpec) -> Any:
@@ -172,15 +187,7 @@ class GateDecisionCreate(Input):
     decided_at: AwareDatetime | None = Field(None, description="Defaults to now.")
 
 
-class GateDecisionOut(Output):
-    id: int
-    product_id: int
-    from_phase: Phase
-    to_phase: Phase
-    outcome: GateOutcome
-    decided_at: dt.datetime
-    decided_by: str
-    rationale: str
+GateDecisionOut = out_schema(phases.GATE_DECISIONS)
 
 
 class AuditEventOut(Output):

@@ -33,6 +33,7 @@ from phasegate.demo.records import (
     BuildRec,
     CharacteristicRec,
     DefectCodeRec,
+    GateRec,
     LineRec,
     PartnerRec,
     ProductRec,
@@ -47,7 +48,6 @@ from phasegate.demo.scenario import (
     Catalog,
     FeedbackText,
     FindingText,
-    GateText,
     LineRun,
     People,
     Process,
@@ -154,7 +154,7 @@ def _product(key: str) -> ProductData:
         findings=plain(FindingText, "findings"),
         feedback=plain(FeedbackText, "feedback"),
         campaigns=plain(Campaign, "campaigns"),
-        gates=plain(GateText, "gates"),
+        gates=each(GateRec, "gates"),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -196,14 +197,5 @@ def gates(catalog: Catalog, volumes: dict[str, BuildVolume]) -> tuple[GateRec, .
                     f"{place}, gates[{i}], rationale: cannot fill in {error} "
                     f"(placeholders: {', '.join(sorted(facts))})"
                 ) from None
-            out.append(
-                GateRec(
-                    product=product.product.key,
-                    to_phase=gate.to_phase,
-                    outcome=gate.outcome,
-                    decided_at=gate.decided_at,
-                    decided_by=gate.decided_by,
-                    rationale=rationale,
-                )
-            )
+            out.append(dataclasses.replace(gate, rationale=rationale))
     return tuple(out)

@@ -17,7 +17,6 @@ from phasegate.domain.enums import (
     Fidelity,
     FindingCategory,
     FindingStatus,
-    GateOutcome,
     PartnerKind,
     Phase,
     Priority,
@@ -27,6 +26,7 @@ from phasegate.domain.enums import (
     Severity,
     Technique,
 )
+from phasegate.services.phases import Decision
 from phasegate.services.volume import BuildVolume
 
 
@@ -202,15 +202,11 @@ class FeedbackRec:
 
 
 @dataclass(frozen=True, slots=True)
-class GateRec:
-    """A decision at a stage gate."""
+class GateRec(Decision):
+    """A decision at a stage gate of a product; in the data files ``rationale`` may use the
+    placeholders the generator fills in."""
 
     product: str
-    to_phase: Phase
-    outcome: GateOutcome
-    decided_at: dt.datetime
-    decided_by: str
-    rationale: str
 
 
 @dataclass(frozen=True, slots=True)

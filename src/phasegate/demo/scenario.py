@@ -14,6 +14,7 @@ from phasegate.demo.records import (
     BuildRec,
     CharacteristicRec,
     DefectCodeRec,
+    GateRec,
     LineRec,
     PartnerRec,
     ProductRec,
@@ -25,8 +26,6 @@ from phasegate.domain.enums import (
     FeedbackSource,
     FindingCategory,
     FindingStatus,
-    GateOutcome,
-    Phase,
     Severity,
     UnitStatus,
 )
@@ -260,17 +259,6 @@ class Campaign:
     texts: tuple[CampaignText, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class GateText:
-    """A gate decision; ``rationale`` may use the placeholders the generator fills in."""
-
-    to_phase: Phase
-    outcome: GateOutcome
-    decided_at: dt.datetime
-    decided_by: str
-    rationale: str
-
-
 # --------------------------------------------------------------------------------------------
 # The whole catalog
 
@@ -304,7 +292,7 @@ class ProductData:
     findings: tuple[FindingText, ...]
     feedback: tuple[FeedbackText, ...]
     campaigns: tuple[Campaign, ...]
-    gates: tuple[GateText, ...]
+    gates: tuple[GateRec, ...]  # rationales with placeholders
 
 
 @dataclass(frozen=True, slots=True)

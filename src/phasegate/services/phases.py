@@ -3,17 +3,48 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from phasegate.domain.enums import AuditAction, GateOutcome, Phase
 from phasegate.domain.errors import FieldError, InvalidInput
 from phasegate.domain.phases import check_gate_sequence, lets_product_in, needs_rationale
 from phasegate.services import audit
+from phasegate.services.crud import Resource
 from phasegate.services.paging import parse_enum
 from phasegate.services.products import resolve_product
 from phasegate.store.models import GateDecision, Product
 from phasegate.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A decision at a stage gate: the gate (the phase the product would move into), its
+    outcome, when and by whom it was taken, and why; the shapes that show one extend it."""
+
+    to_phase: Phase
+    outcome: GateOutcome
+    decided_at: dt.datetime
+    decided_by: str
+    rationale: str
+
+
+# Gate decisions as callers see them: every column is set by ``record_gate_decision``.
+GATE_DECISIONS = Resource(
+    name="gate decision",
+    model=GateDecision,
+    required=(),
+    read_only=(
+        "product_id",
+        "from_phase",
+        "to_phase",
+        "outcome",
+        "decided_at",
+        "decided_by",
+        "rationale",
+    ),
+)
 
 
 def record_gate_decision(
@@ -88,9 +119,13 @@ def _apply(uow: UnitOfWork, item: Product, decision: GateDecision) -> None:
 def gate_history(uow: UnitOfWork, product: str | int) -> list[GateDecision]:
     with uow:
         item = resolve_product(uow, product)
-        stmt = (
-            select(GateDecision)
-            .where(GateDecision.product_id == item.id)
-            .order_by(GateDecision.decided_at, GateDecision.id)
-        )
-        return list(uow.session.scalars(stmt))
+        return list(uow.session.scalars(decisions_of(item.id)))
+
+
+def decisions_of(product_id: int) -> Select[GateDecision]:
+    """The query for a product's gate decisions, oldest first."""
+    return (
+        select(GateDecision)
+        .where(GateDecision.product_id == product_id)
+        .order_by(GateDecision.decided_at, GateDecision.id)
+    )

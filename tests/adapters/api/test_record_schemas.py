@@ -22,7 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from phasegate.api import schemas
 from phasegate.api.app import create_api
 from phasegate.api.resources import COLLECTIONS, Collection
-from phasegate.services import builds, products
+from phasegate.services import builds, phases, products
 from phasegate.services.crud import SYSTEM_COLUMNS, Resource
 
 RECORD_TYPES = [c.resource for c in COLLECTIONS]
@@ -253,6 +253,19 @@ def test_routes_use_the_derived_schemas_under_their_names(
     assert body(item["patch"]) == f"{thing}Update" == collection.update.__name__
     assert answer(path["post"], "201") == answer(item["get"], "200") == f"{thing}Out"
     assert answer(item["patch"], "200") == f"{thing}Out" == collection.out.__name__
+
+
+def test_gate_decisions_are_shown_as_their_columns(document: dict[str, Any]) -> None:
+    """Only a service writes gate decisions: their Out schema alone derives from the columns."""
+    resource = phases.GATE_DECISIONS
+    columns = {c.name: c for c in resource.model.__table__.columns}
+    out = schemas.GateDecisionOut
+    assert _resource_problems(resource, columns) + _output_problems(resource, columns, out) == []
+    assert out.__name__ == "GateDecisionOut"
+    path = document["paths"]["/products/{ref}/gate-decisions"]
+    listed = path["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    recorded = path["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    assert listed["items"]["$ref"] == recorded["$ref"] == "#/components/schemas/GateDecisionOut"
 
 
 def test_computed_values_are_shown() -> None:

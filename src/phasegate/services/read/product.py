@@ -12,7 +12,6 @@ from sqlalchemy import case, func, select
 from phasegate.domain.enums import (
     BuildStatus,
     Fidelity,
-    GateOutcome,
     Phase,
     Priority,
     RequirementStatus,
@@ -21,6 +20,7 @@ from phasegate.domain.enums import (
     Technique,
 )
 from phasegate.domain.phases import PhaseStep, phase_timeline
+from phasegate.services.phases import Decision, decisions_of
 from phasegate.services.products import product_by_key
 from phasegate.services.read.feedback import FeedbackRow, feedback_rows, newest_first
 from phasegate.services.read.findings import FindingRow, finding_rows, most_severe_first
@@ -45,7 +45,6 @@ from phasegate.store.models import (
     Characteristic,
     Feedback,
     Finding,
-    GateDecision,
     Line,
     Partner,
     Requirement,
@@ -59,13 +58,10 @@ RECENT_FEEDBACK = 6
 
 
 @dataclass(frozen=True, slots=True)
-class GateDecisionRow:
+class GateDecisionRow(Decision):
+    """A recorded gate decision, with the phase the product was in when it was taken."""
+
     from_phase: Phase
-    to_phase: Phase
-    outcome: GateOutcome
-    decided_at: dt.datetime
-    decided_by: str
-    rationale: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,11 +377,7 @@ def _gate_decisions(uow: UnitOfWork, product_id: int) -> tuple[GateDecisionRow, 
             decided_by=d.decided_by,
             rationale=d.rationale,
         )
-        for d in uow.session.scalars(
-            select(GateDecision)
-            .where(GateDecision.product_id == product_id)
-            .order_by(GateDecision.decided_at, GateDecision.id)
-        )
+        for d in uow.session.scalars(decisions_of(product_id))
     )
 
 
