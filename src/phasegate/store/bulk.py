@@ -29,6 +29,7 @@ rebuilds both from the raw rows, for repair after a manual change.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import math
@@ -346,11 +347,11 @@ def _insert_postgresql(
 
 
 @dataclass(frozen=True, slots=True)
-class CharacteristicStatDelta:
-    """What a batch of measurements adds to one (build, characteristic) aggregate."""
+class CharacteristicTotals:
+    """Measurements of one characteristic summed up, as ``BuildCharacteristicStat`` keeps them
+    per (build, characteristic): the count, sums and extremes of the numeric values, the failed
+    outcomes, and the values below the LSL or above the USL of their row."""
 
-    build_id: int
-    characteristic_id: int
     count: int
     total: float
     total_sq: float
@@ -362,11 +363,11 @@ class CharacteristicStatDelta:
 
 
 @dataclass(frozen=True, slots=True)
-class StationStatDelta:
-    """What a batch of station passes adds to one (build, station) aggregate."""
+class StationTotals:
+    """Passes at one station summed up, as ``BuildStationStat`` keeps them per (build,
+    station): passes, first attempts and the first-pass successes among them, failures, and the
+    count, sums and extremes of the cycle times."""
 
-    build_id: int
-    station_id: int
     passes: int
     first_attempts: int
     first_pass_ok: int
@@ -376,6 +377,32 @@ class StationStatDelta:
     cycle_time_total_sq: float
     cycle_time_min_s: float | None
     cycle_time_max_s: float | None
+
+    @classmethod
+    def none(cls) -> StationTotals:
+        return cls(0, 0, 0, 0, 0, 0.0, 0.0, None, None)
+
+
+def totals_of(totals: type[Any], row: object) -> dict[str, Any]:
+    """The fields of ``totals`` (``StationTotals`` or ``CharacteristicTotals``) read from
+    ``row``, an aggregate row or totals, for the shapes that extend them."""
+    return {f.name: getattr(row, f.name) for f in dataclasses.fields(totals)}
+
+
+@dataclass(frozen=True, slots=True)
+class CharacteristicStatDelta(CharacteristicTotals):
+    """What a batch of measurements adds to one (build, characteristic) aggregate."""
+
+    build_id: int
+    characteristic_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class StationStatDelta(StationTotals):
+    """What a batch of station passes adds to one (build, station) aggregate."""
+
+    build_id: int
+    station_id: int
 
 
 def _value(enum_or_text: Any) -> Any:
@@ -555,7 +582,7 @@ def apply_station_stats(conn: Connection, deltas: Sequence[StationStatDelta]) ->
 
 
 def _as_dict(delta: Any) -> dict[str, Any]:
-    return {name: getattr(delta, name) for name in delta.__slots__}
+    return {f.name: getattr(delta, f.name) for f in dataclasses.fields(delta)}
 
 
 def recompute_stats(conn: Connection, build_id: int | None = None) -> None:

@@ -18,6 +18,7 @@ from phasegate.services.read.rows import OPEN_FINDING_STATUSES, Tally
 from phasegate.services.read.unit import UnitSummary
 from phasegate.services.read.yields import rolled_yield, station_fpy
 from phasegate.stats.yields import YieldResult
+from phasegate.store.bulk import CharacteristicTotals, StationTotals, totals_of
 from phasegate.store.models import (
     Build,
     BuildCharacteristicStat,
@@ -47,22 +48,13 @@ class BuildDetail(BuildRow):
 
 
 @dataclass(frozen=True, slots=True)
-class StationStat:
+class StationStat(StationTotals):
     """Passes of one build at one station, from the ``BuildStationStat`` aggregate."""
 
     station_id: int
     name: str
     sequence: int
     planned_cycle_time_s: float | None
-    passes: int
-    first_attempts: int
-    first_pass_ok: int
-    failures: int
-    cycle_time_count: int
-    cycle_time_total_s: float
-    cycle_time_total_sq: float
-    cycle_time_min_s: float | None
-    cycle_time_max_s: float | None
 
     @property
     def fpy(self) -> YieldResult | None:
@@ -86,7 +78,7 @@ class StationStat:
 
 
 @dataclass(frozen=True, slots=True)
-class CharacteristicStat:
+class CharacteristicStat(CharacteristicTotals):
     """One characteristic's measurements on one build, from ``BuildCharacteristicStat``."""
 
     characteristic_id: int
@@ -96,12 +88,6 @@ class CharacteristicStat:
     lsl: float | None
     usl: float | None
     target: float | None
-    count: int
-    total: float
-    minimum: float | None
-    maximum: float | None
-    below_lsl: int
-    above_usl: int
 
     @property
     def mean(self) -> float | None:
@@ -224,19 +210,11 @@ def _stations(uow: UnitOfWork, build: Build) -> tuple[StationStat, ...]:
 
 def _station_stat(st: Station, agg: BuildStationStat | None) -> StationStat:
     return StationStat(
+        **totals_of(StationTotals, agg or StationTotals.none()),
         station_id=st.id,
         name=st.name,
         sequence=st.sequence,
         planned_cycle_time_s=st.planned_cycle_time_s,
-        passes=agg.passes if agg else 0,
-        first_attempts=agg.first_attempts if agg else 0,
-        first_pass_ok=agg.first_pass_ok if agg else 0,
-        failures=agg.failures if agg else 0,
-        cycle_time_count=agg.cycle_time_count if agg else 0,
-        cycle_time_total_s=agg.cycle_time_total_s if agg else 0.0,
-        cycle_time_total_sq=agg.cycle_time_total_sq if agg else 0.0,
-        cycle_time_min_s=agg.cycle_time_min_s if agg else None,
-        cycle_time_max_s=agg.cycle_time_max_s if agg else None,
     )
 
 
@@ -245,6 +223,7 @@ def _characteristics(uow: UnitOfWork, build_id: int) -> tuple[CharacteristicStat
     cstat = BuildCharacteristicStat
     return tuple(
         CharacteristicStat(
+            **totals_of(CharacteristicTotals, agg),
             characteristic_id=c.id,
             name=c.name,
             unit=c.unit,
@@ -252,12 +231,6 @@ def _characteristics(uow: UnitOfWork, build_id: int) -> tuple[CharacteristicStat
             lsl=c.lsl,
             usl=c.usl,
             target=c.target,
-            count=agg.count,
-            total=agg.total,
-            minimum=agg.minimum,
-            maximum=agg.maximum,
-            below_lsl=agg.below_lsl,
-            above_usl=agg.above_usl,
         )
         for c, agg in uow.session.execute(
             select(Characteristic, cstat)
