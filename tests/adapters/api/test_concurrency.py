@@ -34,8 +34,6 @@ import pytest
 from phasegate.store import db
 from tests.conftest import new_postgres_database
 
-pytestmark = pytest.mark.xdist_group("real_server")
-
 PARALLEL = 20
 CLIENTS = 8
 # The issue asks for 30 s of mixed writes per backend; the loop also stops after
