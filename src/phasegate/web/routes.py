@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -112,28 +113,8 @@ def findings_page(
     revision: str | None = None,
     page: PageNumber = 1,
 ) -> Response:
-    uow = _uow(request)
-    summary = product_summary(uow, key)
-    page_rows = product_findings(
-        uow,
-        key,
-        severity=severity or None,
-        status=status,
-        revision=revision or None,
-        limit=ROWS_PER_PAGE,
-        offset=_offset(page, ROWS_PER_PAGE),
-    )
-    base = f"/products/{summary.key}/findings"
     filters = {"severity": severity or None, "status": status, "revision": revision or None}
-    context = {"rows": page_rows, "filters": filters, "base": base, "product": summary}
-    if is_htmx(request):
-        return render(
-            request,
-            "partials/findings_table.html",
-            context,
-            headers={"HX-Push-Url": url_with(base, filters, page=_page_param(page))},
-        )
-    return render(request, "findings.html", {**context, "nav": "portfolio"})
+    return _product_list(request, key, "findings", product_findings, filters, page)
 
 
 @router.get("/products/{key}/feedback", name="product_feedback")
@@ -144,27 +125,35 @@ def feedback_page(
     rating: Rating = None,
     page: PageNumber = 1,
 ) -> Response:
+    filters = {"revision": revision or None, "rating": rating}
+    return _product_list(request, key, "feedback", product_feedback, filters, page)
+
+
+def _product_list(
+    request: Request,
+    key: str,
+    name: str,
+    rows_of: Callable[..., Page[Any]],
+    filters: Mapping[str, Any],
+    page: int,
+) -> Response:
+    """A list page of the product's ``name`` (findings, feedback): one page of what ``rows_of``
+    (the read service) returns for ``filters`` (its parameters); HTMX gets the table alone."""
     uow = _uow(request)
     summary = product_summary(uow, key)
-    page_rows = product_feedback(
-        uow,
-        key,
-        revision=revision or None,
-        rating=rating,
-        limit=ROWS_PER_PAGE,
-        offset=_offset(page, ROWS_PER_PAGE),
-    )
-    base = f"/products/{summary.key}/feedback"
-    filters = {"revision": revision or None, "rating": rating}
-    context = {"rows": page_rows, "filters": filters, "base": base, "product": summary}
+    offset = _offset(page, ROWS_PER_PAGE)
+    rows = rows_of(uow, key, **filters, limit=ROWS_PER_PAGE, offset=offset)
+    base = f"/products/{summary.key}/{name}"
+    context = {"rows": rows, "filters": filters, "base": base, "product": summary}
     if is_htmx(request):
-        return render(
-            request,
-            "partials/feedback_table.html",
-            context,
-            headers={"HX-Push-Url": url_with(base, filters, page=_page_param(page))},
-        )
-    return render(request, "feedback.html", {**context, "nav": "portfolio"})
+        return _table(request, f"partials/{name}_table.html", context, page)
+    return render(request, f"{name}.html", {**context, "nav": "portfolio"})
+
+
+def _table(request: Request, template: str, context: dict[str, Any], page: int) -> Response:
+    """A list's table alone, for HTMX, with the address of the whole page for the browser."""
+    push = url_with(context["base"], context["filters"], page=_page_param(page))
+    return render(request, template, context, headers={"HX-Push-Url": push})
 
 
 def _units(
@@ -230,12 +219,8 @@ def build_units_partial(
         params = {"status": status, "allocation": allocation, "q": q}
         return RedirectResponse(url_with(base, params, page=_page_param(page)), 303)
     units, filters = _units(request, build_id, status, allocation, q, page)
-    return render(
-        request,
-        "partials/units_table.html",
-        {"units": units, "filters": filters, "base": base},
-        headers={"HX-Push-Url": url_with(base, filters, page=_page_param(page))},
-    )
+    context = {"units": units, "filters": filters, "base": base}
+    return _table(request, "partials/units_table.html", context, page)
 
 
 @router.get("/units", name="unit_lookup")
