@@ -24,8 +24,6 @@ from phasegate.demo.records import (
     FeedbackRec,
     FindingRec,
     LineRec,
-    PartnerRec,
-    ProductRec,
     RequirementRec,
     RevisionRec,
 )
@@ -152,14 +150,13 @@ class _Loader:
         d = self.data
         self._start(SETUP, _setup_count(d))
         for partner in d.partners:
-            self._create(builds.PARTNERS, ("partner", partner.name), _partner_values(partner))
+            self._create(builds.PARTNERS, ("partner", partner.name), _stored(partner))
         for code in d.defect_codes:
-            values = {"code": code.code, "description": code.description, "category": code.category}
-            self._create(quality.DEFECT_CODES, ("defect_code", code.code), values)
+            self._create(quality.DEFECT_CODES, ("defect_code", code.code), _stored(code))
         for line in d.lines:
             self._line(line)
         for product in d.products:
-            self._create(products.PRODUCTS, ("product", product.key), _product_values(product))
+            self._create(products.PRODUCTS, ("product", product.key), _stored(product))
         key: tuple[str, ...]
         for revision in d.revisions:
             key = ("revision", revision.product, revision.code)
@@ -175,30 +172,16 @@ class _Loader:
 
     def _line(self, line: LineRec) -> None:
         values = {
-            "name": line.name,
+            **_stored(line, "partner", "stations"),
             "partner_id": self.ids["partner", line.partner],
-            "description": line.description,
         }
         line_id = self._create(builds.LINES, ("line", line.name), values)
         for s in line.stations:
-            values = {
-                "line_id": line_id,
-                "name": s.name,
-                "sequence": s.sequence,
-                "equipment": s.equipment,
-                "servers": s.servers,
-                "planned_cycle_time_s": s.planned_cycle_time_s,
-            }
+            values = {**_stored(s), "line_id": line_id}
             self._create(builds.STATIONS, ("station", line.name, s.name), values)
 
     def _revision_values(self, r: RevisionRec) -> dict[str, Any]:
-        return {
-            "product_id": self.ids["product", r.product],
-            "code": r.code,
-            "description": r.description,
-            "status": r.status,
-            "released_on": r.released_on,
-        }
+        return {**_stored(r, "product"), "product_id": self.ids["product", r.product]}
 
     def _requirement_values(self, q: RequirementRec) -> dict[str, Any]:
         return {
@@ -216,15 +199,9 @@ class _Loader:
         }
 
     def _characteristic_values(self, char: CharacteristicRec) -> dict[str, Any]:
-        values: dict[str, Any] = {
+        values = {
+            **_stored(char, "product", "requirement", "line", "station"),
             "product_id": self.ids["product", char.product],
-            "name": char.name,
-            "unit": char.unit,
-            "lsl": char.lsl,
-            "usl": char.usl,
-            "target": char.target,
-            "ctq": char.ctq,
-            "description": char.description,
         }
         if char.requirement is not None:
             values["requirement_id"] = self.ids["requirement", char.requirement]
@@ -341,13 +318,9 @@ class _Loader:
         crud.update(self.uow, quality.FINDINGS, self.ids["finding", f.ref], values, actor=ACTOR)
 
     def _feedback_values(self, fb: FeedbackRec) -> dict[str, Any]:
-        values: dict[str, Any] = {
+        values = {
+            **_stored(fb, "product", "revision", "requirement", "finding"),
             "product_id": self.ids["product", fb.product],
-            "source": fb.source,
-            "author": fb.author,
-            "rating": fb.rating,
-            "text": fb.text,
-            "received_on": fb.received_on,
         }
         if fb.revision is not None:
             values["revision_id"] = self.ids["revision", fb.product, fb.revision]
@@ -373,23 +346,9 @@ def _setup_count(d: DemoData) -> int:
     return sum(groups)
 
 
-def _partner_values(p: PartnerRec) -> dict[str, Any]:
+def _stored(rec: Any, *natural_keys: str) -> dict[str, Any]:
+    """The fields of ``rec`` that are stored as they are: all but ``natural_keys``, which name
+    other records (the loader gives their ids instead) or are stored otherwise."""
     return {
-        "name": p.name,
-        "kind": p.kind,
-        "capabilities": list(p.capabilities),
-        "phases_served": [phase.value for phase in p.phases_served],
-        "country": p.country,
-        "contact": p.contact,
-    }
-
-
-def _product_values(p: ProductRec) -> dict[str, Any]:
-    return {
-        "key": p.key,
-        "name": p.name,
-        "description": p.description,
-        "target_unit_cost": p.target_unit_cost,
-        "target_annual_volume": p.target_annual_volume,
-        "target_launch_date": p.target_launch_date,
+        f.name: getattr(rec, f.name) for f in dataclasses.fields(rec) if f.name not in natural_keys
     }
