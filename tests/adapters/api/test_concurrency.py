@@ -353,3 +353,26 @@ def test_mixed_writes_keep_every_write_and_a_true_audit_trail(server: str) -> No
         for record in seen.created:
             again = client.get(f"/products/{record['id']}")
             assert again.status_code == 200 and again.json()["key"] == record["key"]
+
+
+def test_the_chain_check_finds_a_broken_link() -> None:
+    def event(number: int, before: Any, after: Any) -> dict[str, Any]:
+        return {
+            "id": number,
+            "entity_type": "products",
+            "entity_id": 1,
+            "before": before,
+            "after": after,
+        }
+
+    chain = [
+        event(1, None, {"name": "a", COUNTED: 1}),
+        event(2, {COUNTED: 1}, {COUNTED: 2}),
+        event(3, {"name": "a"}, {"name": "b"}),
+    ]
+    assert _broken_links(chain) == []
+    lost = [*chain, event(4, {COUNTED: 1}, {COUNTED: 2})]  # two writers read the same value
+    assert _broken_links(lost) == [
+        "event 4 ('products', 1) target_annual_volume: before 1, previous after 2"
+    ]
+    assert _broken_links([event(5, {"name": "x"}, {"name": "y"})])  # no create before it
