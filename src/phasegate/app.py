@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from sqlalchemy import Engine
+from starlette.routing import Route
 
 from phasegate import __version__
 from phasegate.config import Settings, get_settings
@@ -50,18 +50,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
 
 def _answer_unknown_api_paths(app: FastAPI) -> None:
-    """Paths under /api outside the mounted version answer in the API's error shape."""
-    from phasegate.api.errors import error_response
+    """Paths under /api outside the mounted version answer 404 in the API's error shape, with
+    any method."""
+    from phasegate.api.errors import NoSuchPath
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-
-    async def unknown(request: Request) -> JSONResponse:
-        return error_response(
-            404, "not_found", f"no API at {request.url.path}; the API is under /api/v1"
-        )
-
-    app.add_api_route("/api", unknown, methods=methods, include_in_schema=False)
-    app.add_api_route("/api/{rest:path}", unknown, methods=methods, include_in_schema=False)
+    unknown = NoSuchPath("the API is under /api/v1/, described at /api/v1/openapi.json")
+    for path in ("/api", "/api/{rest:path}"):
+        app.router.routes.append(Route(path, unknown, include_in_schema=False))
 
 
 def create_app_from_env() -> FastAPI:

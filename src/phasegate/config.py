@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,6 +14,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///phasegate.db"
     secret_key: str = "change-me-in-production"
     actor: str = "system"  # who the CLI records in the audit trail when nobody is named
+    # The largest request body the API takes, in bytes; a larger one is answered with 413.
+    max_body_bytes: int = Field(1024 * 1024, ge=1)
 
 
 @lru_cache(maxsize=1)

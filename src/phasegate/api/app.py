@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from phasegate import __version__
 from phasegate.api import audit, gates, health, lines
 from phasegate.api.errors import install_error_handlers
+from phasegate.api.limits import RequestBodyCheck
 from phasegate.api.resources import COLLECTIONS, collection_router
 
 DESCRIPTION = """\
@@ -14,7 +15,8 @@ Products, their revisions, requirements and specifications; partners, lines and 
 builds, units, findings, feedback and defect codes; gate decisions and the audit trail.
 
 Every error answers `{"error": {"type", "message", "fields": [{"loc", "message"}]}}`.
-Changes are audited under the name in the `X-Phasegate-Actor` header.
+Changes are audited under the name in the `X-Phasegate-Actor` header. Request bodies are JSON
+(415 otherwise), at most `PHASEGATE_MAX_BODY_BYTES` long (413 otherwise).
 """
 
 
@@ -30,6 +32,7 @@ def create_api() -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_error_handlers(api)
+    api.add_middleware(RequestBodyCheck)
     api.include_router(health.router)
     for collection in COLLECTIONS:
         api.include_router(collection_router(collection))

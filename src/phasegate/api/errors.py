@@ -8,7 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import Receive, Scope, Send
 
 from phasegate.api.schemas import ErrorOut
 from phasegate.domain.errors import (
@@ -35,15 +38,33 @@ ERRORS: dict[type[Exception] | int, tuple[int, str]] = {
     RequestValidationError: (422, InvalidInput.kind),  # the request does not fit the schema
     404: (404, NotFound.kind),  # no such route
     405: (405, "method_not_allowed"),  # the route exists, the method does not
+    413: (413, "too_large"),  # the request body is over the limit (api/limits.py)
+    415: (415, "unsupported_media_type"),  # the request body is not JSON (api/limits.py)
 }
 
-# Documented on every route, so clients see the real error shape in the OpenAPI document.
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorOut, "description": "No such record"},
-    409: {"model": ErrorOut, "description": "Conflicts with existing data or the gate plan"},
-    422: {"model": ErrorOut, "description": "Invalid input; `fields` names each bad field"},
-    503: {"model": ErrorOut, "description": "The database is unavailable or not set up"},
+# What each error status means, for the OpenAPI document of the routes that can answer it.
+_MEANINGS = {
+    404: "No such record",
+    409: "Conflicts with existing data or the gate plan",
+    412: "`If-Match` names another version of the record than the current one",
+    413: "The request body is larger than the server takes",
+    415: "The request body is not JSON",
+    422: "Invalid input; `fields` names each bad field",
+    503: "The database is unavailable or not set up",
 }
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of these error statuses, each in the one error shape."""
+    return {status: {"model": ErrorOut, "description": _MEANINGS[status]} for status in statuses}
+
+
+# Per kind of route, the errors it can answer (besides 405, which no operation can document).
+READ_ERRORS = error_responses(404, 422, 503)
+CREATE_ERRORS = error_responses(409, 413, 415, 422, 503)
+CREATE_UNDER_ERRORS = error_responses(404, 409, 413, 415, 422, 503)  # under a record's URL
+UPDATE_ERRORS = error_responses(404, 409, 412, 413, 415, 422, 503)
+ERROR_RESPONSES = error_responses(404, 409, 422, 503)
 
 _SOURCES = ("body", "query", "path", "header", "cookie")
 # Clearer words for the commonest complaints, by (error type, where the value came from).
@@ -52,6 +73,8 @@ _MESSAGES = {
     ("missing", "query"): "is required",
     ("extra_forbidden", "body"): "is not a field that can be set here (unknown or read-only)",
     ("extra_forbidden", "query"): "is not a parameter of this request",
+    # If-Match is the only header with a pattern
+    ("string_pattern_mismatch", "header"): 'must be * or a list of entity tags such as "7.3"',
 }
 
 
@@ -104,18 +127,41 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     status, kind = _lookup(error)
-    messages = {
-        404: f"{request.url.path} does not exist",
-        405: f"{request.method} is not allowed on {request.url.path}",
-    }
+    if status == 405:
+        allowed = allowed_methods(request)
+        message = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
+        return error_response(status, kind, message, headers={"Allow": allowed})
+    messages = {404: f"{request.url.path} does not exist"}
     return error_response(
         status, kind, messages.get(status, str(error.detail)), headers=error.headers
     )
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at the request's path, for ``Allow``."""
+    allowed: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        methods = route.methods
+        if methods and route.matches(request.scope)[0] is not Match.NONE:
+            allowed.update(methods)
+    return ", ".join(sorted(allowed))
+
+
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     status, kind = _lookup(error)
     return error_response(status, kind, "internal error; the server log has the details")
+
+
+class NoSuchPath:
+    """An ASGI endpoint that answers 404 in the error shape, whatever the method."""
+
+    def __init__(self, hint: str) -> None:
+        self.hint = hint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        status, kind = ERRORS[404]
+        message = f"{scope['path']} does not exist; {self.hint}"
+        await error_response(status, kind, message)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
