@@ -51,7 +51,7 @@ def record(
     """Add an audit event for ``obj`` to the unit of work (committed with the change)."""
     if before is not None and after is not None:
         changed = {k for k in after if before.get(k) != after.get(k)}
-        changed -= {"updated_at", "created_at"}
+        changed -= {"updated_at", "created_at", "version"}  # bookkeeping, not content
         before = {k: before[k] for k in sorted(changed)}
         after = {k: after[k] for k in sorted(changed)}
     event = AuditEvent(

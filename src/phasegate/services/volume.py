@@ -189,7 +189,7 @@ def record_build_volume(
     """
     if batch_units < 1:
         raise _bad("batch_units", f"must be at least 1, not {batch_units}")
-    with uow:
+    with uow.write():
         build = uow.get(Build, build_id, label="build")
         refs = _resolve(uow.session, build, volume)
         conn = uow.session.connection()

@@ -95,6 +95,7 @@ _UNITS = _spec(
         "allocation": lambda: Allocation.UNALLOCATED,
         "created_at": _now,
         "updated_at": _now,
+        "version": lambda: 1,
     },
     enums={"status": UnitStatus, "allocation": Allocation},
 )
@@ -274,6 +275,10 @@ def _bad_row(spec: _Spec, index: int, column: str, reason: str) -> InvalidInput:
 def _insert(conn: Connection, spec: _Spec, rows: Sequence[Row], *, want_ids: bool) -> list[int]:
     if not rows:
         return []
+    if not conn.in_transaction():
+        # The driver's cursor below begins nothing by itself (on SQLite, SQLAlchemy emits
+        # BEGIN), so begin the caller's transaction as the connection's first statement would.
+        conn.begin()
     dialect = conn.dialect
     if dialect.name == "postgresql":
         return _insert_postgresql(conn, spec, rows, want_ids=want_ids)

@@ -1,4 +1,13 @@
-"""Engine creation for SQLite (WAL, foreign keys on) and PostgreSQL, and schema migration."""
+"""Engine creation for SQLite (WAL, foreign keys on) and PostgreSQL, and schema migration.
+
+Transactions on SQLite: the driver's own transaction handling is switched off and SQLAlchemy
+emits ``BEGIN`` itself (the recipe in SQLAlchemy's SQLite dialect documentation), so every
+transaction, reads included, starts at its first statement. A connection given the execution
+option ``WRITE_TRANSACTION`` begins with ``BEGIN IMMEDIATE`` instead: it takes the database's
+write lock before it reads anything, so what it reads cannot change before it writes (the unit
+of work's write mode, ``UnitOfWork.write``). PostgreSQL needs none of this; writers lock the rows
+they change with ``SELECT ... FOR UPDATE``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -17,6 +26,9 @@ from phasegate.domain.errors import ConfigurationError, Unavailable
 from phasegate.store.search import register_sqlite_functions
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# Execution option of a connection whose transaction will write (see the module docstring).
+WRITE_TRANSACTION = "phasegate_write_transaction"
 
 
 def normalise_url(url: str) -> str:
@@ -56,11 +68,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     except (ArgumentError, ImportError) as error:
         raise ConfigurationError(f"PHASEGATE_DATABASE_URL: {error}") from error
     if backend == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver would begin a transaction only before the first INSERT, UPDATE or DELETE, so
+    # what a writer read first was read outside its transaction; _sqlite_begin begins instead.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -68,6 +84,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
     register_sqlite_functions(dbapi_connection)
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    writes = conn.get_execution_options().get(WRITE_TRANSACTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

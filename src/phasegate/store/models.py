@@ -6,6 +6,12 @@
 kept up to date at ingest, so dashboards and gates read summary rows, not measurements.
 
 A column's ``doc`` is its one description: the API documents the field with it.
+
+Records that callers change are ``Versioned``: every UPDATE is made against the version that was
+read and raises it by one, so two writers cannot both change the same version. Keys, codes and
+serials hold printable ASCII only and are unique whatever their case (an index on ``lower()``
+of the column, which agrees on every backend for ASCII). At most one go or conditional go is
+recorded per product and gate (a partial unique index).
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from phasegate.domain.enums import (
@@ -116,7 +124,26 @@ class Timestamped:
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Product(Timestamped, Base):
+class Versioned:
+    """A record callers change: each UPDATE names the version it read and raises it by one.
+
+    SQLAlchemy adds ``WHERE version = <the version read>`` to the UPDATE; when another writer
+    got there first no row matches and the flush raises ``StaleDataError``.
+    """
+
+    version: Mapped[int] = mapped_column(
+        Integer,
+        server_default="1",
+        doc="1 when created, one more with every change; a change made against an older "
+        "version is refused.",
+    )
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 (called with the mapped class)
+        return {"version_id_col": cls.version}
+
+
+class Product(Versioned, Timestamped, Base):
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -133,7 +160,10 @@ class Product(Timestamped, Base):
     target_launch_date: Mapped[dt.date | None] = mapped_column(Date)
 
 
-class Revision(Timestamped, Base):
+Index("uq_products_lower_key", func.lower(Product.key), unique=True)
+
+
+class Revision(Versioned, Timestamped, Base):
     __tablename__ = "revisions"
     __table_args__ = (UniqueConstraint("product_id", "code"),)
 
@@ -145,7 +175,15 @@ class Revision(Timestamped, Base):
     released_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
-class Requirement(Timestamped, Base):
+Index(
+    "uq_revisions_product_id_lower_code",
+    Revision.product_id,
+    func.lower(Revision.code),
+    unique=True,
+)
+
+
+class Requirement(Versioned, Timestamped, Base):
     __tablename__ = "requirements"
     __table_args__ = (UniqueConstraint("product_id", "key"),)
 
@@ -167,7 +205,15 @@ class Requirement(Timestamped, Base):
     rice_effort: Mapped[float | None] = mapped_column(Float)
 
 
-class Partner(Timestamped, Base):
+Index(
+    "uq_requirements_product_id_lower_key",
+    Requirement.product_id,
+    func.lower(Requirement.key),
+    unique=True,
+)
+
+
+class Partner(Versioned, Timestamped, Base):
     __tablename__ = "partners"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -179,7 +225,7 @@ class Partner(Timestamped, Base):
     contact: Mapped[str] = mapped_column(String(200), default="")
 
 
-class Line(Timestamped, Base):
+class Line(Versioned, Timestamped, Base):
     __tablename__ = "lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -191,7 +237,7 @@ class Line(Timestamped, Base):
     stations: Mapped[list[Station]] = relationship(order_by="Station.sequence")
 
 
-class Station(Timestamped, Base):
+class Station(Versioned, Timestamped, Base):
     __tablename__ = "stations"
     __table_args__ = (
         UniqueConstraint("line_id", "name"),
@@ -209,7 +255,7 @@ class Station(Timestamped, Base):
     planned_cycle_time_s: Mapped[float | None] = mapped_column(Float)
 
 
-class Characteristic(Timestamped, Base):
+class Characteristic(Versioned, Timestamped, Base):
     __tablename__ = "characteristics"
     __table_args__ = (UniqueConstraint("product_id", "name"),)
 
@@ -228,7 +274,7 @@ class Characteristic(Timestamped, Base):
     description: Mapped[str] = mapped_column(Text, default="")
 
 
-class Build(Timestamped, Base):
+class Build(Versioned, Timestamped, Base):
     __tablename__ = "builds"
     __table_args__ = (UniqueConstraint("product_id", "code"),)
 
@@ -257,7 +303,10 @@ class Build(Timestamped, Base):
     purpose: Mapped[str] = mapped_column(Text, default="")
 
 
-class Unit(Timestamped, Base):
+Index("uq_builds_product_id_lower_code", Build.product_id, func.lower(Build.code), unique=True)
+
+
+class Unit(Versioned, Timestamped, Base):
     __tablename__ = "units"
     __table_args__ = (
         UniqueConstraint("product_id", "serial"),
@@ -270,6 +319,10 @@ class Unit(Timestamped, Base):
     serial: Mapped[str] = mapped_column(String(80), index=True)
     status: Mapped[UnitStatus] = enum_column(UnitStatus, default=UnitStatus.IN_PROCESS)
     allocation: Mapped[Allocation] = enum_column(Allocation, default=Allocation.UNALLOCATED)
+
+
+# The serial first: a unit is looked up by its serial alone when the product is not named.
+Index("uq_units_lower_serial_product_id", func.lower(Unit.serial), Unit.product_id, unique=True)
 
 
 class StationPass(Base):
@@ -374,13 +427,16 @@ class BuildStationStat(Base):
     cycle_time_max_s: Mapped[float | None] = mapped_column(Float)
 
 
-class DefectCode(Base):
+class DefectCode(Versioned, Base):
     __tablename__ = "defect_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     description: Mapped[str] = mapped_column(String(300))
     category: Mapped[str] = mapped_column(String(80), default="")
+
+
+Index("uq_defect_codes_lower_code", func.lower(DefectCode.code), unique=True)
 
 
 class Defect(Base):
@@ -398,7 +454,7 @@ class Defect(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
 
 
-class Finding(Timestamped, Base):
+class Finding(Versioned, Timestamped, Base):
     __tablename__ = "findings"
     __table_args__ = (Index("ix_findings_product_id_status", "product_id", "status"),)
 
@@ -419,7 +475,7 @@ class Finding(Timestamped, Base):
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
-class Feedback(Timestamped, Base):
+class Feedback(Versioned, Timestamped, Base):
     __tablename__ = "feedback"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -438,10 +494,24 @@ class Feedback(Timestamped, Base):
     received_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
+# The outcomes that let a product in: a gate is passed once, so at most one of these per gate.
+_PASSED = text("outcome IN ('go', 'conditional')")
+
+
 class GateDecision(Base):
     """A recorded decision at a stage gate; the only way a product changes phase."""
 
     __tablename__ = "gate_decisions"
+    __table_args__ = (
+        Index(
+            "uq_gate_decisions_product_id_to_phase",
+            "product_id",
+            "to_phase",
+            unique=True,
+            sqlite_where=_PASSED,
+            postgresql_where=_PASSED,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(
