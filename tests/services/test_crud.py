@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from phasegate.domain.enums import AuditAction, Phase, Priority, Technique
-from phasegate.domain.errors import Conflict, InvalidInput, NotFound
+from phasegate.domain.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from phasegate.services import builds, crud, products, quality
 from phasegate.store.models import AuditEvent
 from phasegate.store.uow import UnitOfWork
@@ -295,3 +295,92 @@ def test_build_needs_a_planned_quantity_and_stays_updatable(uow: UnitOfWork) -> 
     build = crud.create(uow, builds.BUILDS, data | {"planned_quantity": 3}, actor="x")
     updated = crud.update(uow, builds.BUILDS, build.id, {"actual_cost": 1200}, actor="x")
     assert updated.actual_cost == 1200.0
+
+
+def test_every_change_raises_the_version(uow: UnitOfWork) -> None:
+    product = make_product(uow, key="VER")
+    assert product.version == 1
+    changed = crud.update(uow, products.PRODUCTS, product.id, {"name": "Two"}, actor="x")
+    assert changed.version == 2
+    same = crud.update(uow, products.PRODUCTS, product.id, {"name": "Two"}, actor="x")
+    assert same.version == 2  # nothing changed, nothing written
+    assert crud.get(uow, products.PRODUCTS, product.id).version == 2
+
+
+def test_a_change_against_an_older_version_is_refused(uow: UnitOfWork) -> None:
+    product = make_product(uow, key="STALE", name="First")
+    crud.update(uow, products.PRODUCTS, product.id, {"name": "Second"}, actor="a")
+    with pytest.raises(PreconditionFailed, match="is at version 2, not 1") as caught:
+        crud.update(
+            uow, products.PRODUCTS, product.id, {"name": "Third"}, actor="b", expected_version=1
+        )
+    assert [f.loc for f in caught.value.fields] == ["expected_version"]
+    assert isinstance(caught.value, Conflict)
+    kept = crud.get(uow, products.PRODUCTS, product.id)
+    assert (kept.name, kept.version) == ("Second", 2)
+    assert len(_events(uow, "products")) == 2  # the create and the first change only
+    done = crud.update(
+        uow, products.PRODUCTS, product.id, {"name": "Third"}, actor="b", expected_version=2
+    )
+    assert (done.name, done.version) == ("Third", 3)
+
+
+def test_a_change_naming_no_record_is_refused_like_a_create(uow: UnitOfWork) -> None:
+    # The checks run before anything is written: no database error leaks out of an update.
+    unit = make_unit(uow, make_build(uow))
+    with pytest.raises(InvalidInput) as caught:
+        crud.update(uow, builds.UNITS, unit.id, {"build_id": 99999999}, actor="x")
+    assert [(f.loc, f.message) for f in caught.value.fields] == [
+        ("build_id", "builds 99999999 does not exist")
+    ]
+    first, second = make_line(uow, stations=0), make_line(uow, stations=0)
+    with pytest.raises(Conflict, match=f"a line with name='{first.name}' already exists"):
+        crud.update(uow, builds.LINES, second.id, {"name": first.name}, actor="x")
+    with pytest.raises(NotFound, match="line 424242 does not exist"):
+        crud.update(uow, builds.LINES, 424242, {"name": "x"}, actor="x")
+
+
+def test_keys_are_unique_and_found_whatever_their_case(uow: UnitOfWork) -> None:
+    product = make_product(uow, key="case-x")
+    with pytest.raises(Conflict, match="a product with key='case-x' already exists"):
+        make_product(uow, key="CASE-X")
+    assert products.resolve_product(uow, "CASE-X").id == product.id
+    assert products.product_by_key(uow, "Case-X").id == product.id
+    found = crud.list_page(uow, products.PRODUCTS, filters={"key": "CASE-x"})
+    assert [p.id for p in found.items] == [product.id]
+    build = make_build(uow, product_id=product.id, code="evt-1")
+    with pytest.raises(Conflict, match="code='evt-1' already exists"):
+        make_build(uow, product_id=product.id, code="EVT-1")
+    make_unit(uow, build, serial="sn-1")
+    with pytest.raises(Conflict, match="serial='sn-1' already exists"):
+        make_unit(uow, build, serial="SN-1")
+    other = make_build(uow, code="EVT-1")  # another product: its own codes and serials
+    make_unit(uow, other, serial="SN-1")
+
+
+def test_keys_codes_and_serials_are_printable_ascii_without_spaces(uow: UnitOfWork) -> None:
+    with pytest.raises(InvalidInput, match="key: 'CAFÉ' may hold only printable ASCII"):
+        make_product(uow, key="CAFÉ")
+    with pytest.raises(InvalidInput, match=r"key: 'A\.B' may hold only letters, digits, - and _"):
+        make_product(uow, key="A.B")
+    build = make_build(uow)
+    for serial in ("SN 1", "SN-١", "SN\t1"):
+        with pytest.raises(InvalidInput) as caught:
+            make_unit(uow, build, serial=serial)
+        assert [f.loc for f in caught.value.fields] == ["serial"]
+        assert "printable ASCII" in caught.value.fields[0].message
+    with pytest.raises(InvalidInput, match=r"code: .* printable ASCII"):
+        crud.update(uow, builds.BUILDS, build.id, {"code": "EVT 2"}, actor="x")
+
+
+def test_record_ids_are_ascii_digits_only(uow: UnitOfWork) -> None:
+    product = make_product(uow, key="ONE")
+    assert products.resolve_product(uow, str(product.id)).id == product.id
+    for ref in (
+        str(product.id).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),  # Arabic-Indic
+        "³",
+        "1\x00",
+        "\ud800",
+    ):
+        with pytest.raises(NotFound):
+            products.resolve_product(uow, ref)

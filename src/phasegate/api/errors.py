@@ -22,6 +22,7 @@ from phasegate.domain.errors import (
     InvalidInput,
     NotFound,
     PhasegateError,
+    PreconditionFailed,
     Unavailable,
 )
 
@@ -30,6 +31,7 @@ from phasegate.domain.errors import (
 ERRORS: dict[type[Exception] | int, tuple[int, str]] = {
     NotFound: (404, NotFound.kind),
     InvalidInput: (422, InvalidInput.kind),
+    PreconditionFailed: (412, PreconditionFailed.kind),
     Conflict: (409, Conflict.kind),
     GateBlocked: (409, GateBlocked.kind),
     Unavailable: (503, Unavailable.kind),

@@ -13,12 +13,14 @@ from phasegate.domain.errors import (
     InvalidInput,
     NotFound,
     PhasegateError,
+    PreconditionFailed,
     Unavailable,
 )
 
 EXIT_CODES: dict[type[PhasegateError], int] = {
     InvalidInput: 2,
     NotFound: 1,
+    PreconditionFailed: 1,
     Conflict: 1,
     GateBlocked: 1,
     Unavailable: 1,

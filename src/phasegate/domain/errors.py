@@ -50,6 +50,12 @@ class Conflict(PhasegateError):
     kind = "conflict"
 
 
+class PreconditionFailed(Conflict):
+    """The change was made against a version of the record that is no longer the current one."""
+
+    kind = "precondition_failed"
+
+
 class GateBlocked(PhasegateError):
     """A phase change was asked for without a gate decision that allows it."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import GenericAlias
@@ -20,6 +21,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     Date,
     Float,
     Integer,
@@ -31,10 +33,18 @@ from sqlalchemy import (
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import JSON
 
 from phasegate.domain.enums import AuditAction
-from phasegate.domain.errors import Conflict, FieldError, InvalidInput, NotFound, invalid
+from phasegate.domain.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    invalid,
+)
 from phasegate.services import audit
 from phasegate.services.paging import Page, check_page, parse_enum
 from phasegate.store.models import Base
@@ -47,8 +57,12 @@ M = TypeVar("M", bound=Base)
 # The longest text a ``Text`` column takes (its type sets no length of its own).
 TEXT_MAX_LENGTH = 10_000
 
-# Columns every record may have that no caller sets: the key and the audit timestamps.
-SYSTEM_COLUMNS = ("id", "created_at", "updated_at")
+# Columns every record may have that no caller sets: the key, the audit timestamps and the
+# version every change raises.
+SYSTEM_COLUMNS = ("id", "created_at", "updated_at", "version")
+
+# What an identifier may hold: printable ASCII, no spaces (so lower() agrees on every backend).
+IDENTIFIER = re.compile(r"[!-~]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +115,8 @@ class Resource(Generic[M]):
     - ``references``: foreign keys that must name an existing record (of the same product);
     - ``unique``: keys no two records share; ``filters``, ``search``, ``order_by``: how lists
       are filtered, searched and sorted;
+    - ``identifiers``: the text columns people name a record by (a key, a code, a serial):
+      printable ASCII without spaces, unique, filtered and looked up whatever their case;
     - ``check``: further business rules, run when every field is valid on its own.
 
     Every column is settable, read-only or a system column. The API derives its Create, Update
@@ -117,6 +133,7 @@ class Resource(Generic[M]):
     choices: Mapping[str, type[enum.Enum]] = field(default_factory=dict)
     references: Mapping[str, type[Base]] = field(default_factory=dict)
     unique: tuple[tuple[str, ...], ...] = ()
+    identifiers: tuple[str, ...] = ()
     filters: tuple[str, ...] = ()
     search: tuple[str, ...] = ()
     order_by: tuple[str, ...] = ("id",)
@@ -210,6 +227,8 @@ def _convert(resource: Resource[Any], column: Column[Any], value: Any) -> Any:
         text = _to_text(name, value, _text_length(kind))
         if not text and not column.nullable and name in resource.required:
             raise invalid(name, "must not be empty")
+        if text and name in resource.identifiers and not IDENTIFIER.fullmatch(text):
+            raise invalid(name, f"{text!r} may hold only printable ASCII characters, no spaces")
         return text
     return value
 
@@ -337,17 +356,26 @@ def _of_another_product(ref: Any, obj: Any) -> bool:
 
 
 def _check_unique(uow: UnitOfWork, resource: Resource[M], obj: M, key: tuple[str, ...]) -> None:
-    """``Conflict`` when another record has the same values of ``key``."""
-    criteria = {k: getattr(obj, k) for k in key}
-    stmt = select(resource.model.id).filter_by(**criteria)  # type: ignore[attr-defined]
+    """``Conflict`` when another record has the same values of ``key`` (naming the one stored)."""
+    model: Any = resource.model
+    stmt = select(model).where(*(_equals(resource, k, getattr(obj, k)) for k in key))
     if obj.id is not None:  # type: ignore[attr-defined]
-        stmt = stmt.where(resource.model.id != obj.id)  # type: ignore[attr-defined]
-    if uow.session.scalar(stmt.limit(1)) is not None:
-        shown = ", ".join(f"{k}={v!r}" for k, v in criteria.items() if k != "product_id")
+        stmt = stmt.where(model.id != obj.id)  # type: ignore[attr-defined]
+    other = uow.session.scalar(stmt.limit(1))
+    if other is not None:
+        shown = ", ".join(f"{k}={getattr(other, k)!r}" for k in key if k != "product_id")
         raise Conflict(
             f"a {resource.name} with {shown} already exists",
             [FieldError(key[-1], "already exists")],
         )
+
+
+def _equals(resource: Resource[Any], name: str, value: Any) -> ColumnElement[bool]:
+    """Column ``name`` holds ``value``; identifiers whatever their case."""
+    column = getattr(resource.model, name)
+    if name in resource.identifiers and value is not None:
+        return func.lower(column) == func.lower(value)
+    return column == value  # type: ignore[no-any-return]
 
 
 def _flush(uow: UnitOfWork, resource: Resource[Any]) -> None:
@@ -357,11 +385,14 @@ def _flush(uow: UnitOfWork, resource: Resource[Any]) -> None:
         uow.session.rollback()
         detail = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         raise Conflict(f"{resource.name} conflicts with existing data: {detail}") from error
+    except StaleDataError as error:  # another writer changed the version read meanwhile
+        uow.session.rollback()
+        raise Conflict(f"the {resource.name} was changed meanwhile; read it again") from error
 
 
 def create(uow: UnitOfWork, resource: Resource[M], data: Mapping[str, Any], *, actor: str) -> M:
-    """Validate ``data``, insert the record, audit it and commit."""
-    with uow:
+    """Validate ``data``, insert the record (at version 1), audit it and commit."""
+    with uow.write():
         values = _clean(resource, data, resource.fields)
         obj = resource.model(**values)
         _validate(uow, resource, obj)
@@ -381,16 +412,32 @@ def create(uow: UnitOfWork, resource: Resource[M], data: Mapping[str, Any], *, a
 
 
 def update(
-    uow: UnitOfWork, resource: Resource[M], ident: int, data: Mapping[str, Any], *, actor: str
+    uow: UnitOfWork,
+    resource: Resource[M],
+    ident: int,
+    data: Mapping[str, Any],
+    *,
+    actor: str,
+    expected_version: int | None = None,
 ) -> M:
-    """Apply a partial update, audit the changed fields and commit."""
-    with uow:
-        obj = get(uow, resource, ident)
+    """Apply a partial update, audit the changed fields and commit; a change raises the version.
+
+    The record is read under the write lock (``UnitOfWork.write``, ``get(lock=True)``), so
+    concurrent updates apply one after the other and each audit event's ``before`` is the state
+    its change was applied to. With ``expected_version``, a record at another version is left
+    as it is: ``PreconditionFailed``.
+    """
+    with uow.write():
+        obj = uow.get(resource.model, ident, label=resource.name, lock=True)
         values = _clean(resource, data, resource.updatable)
+        _check_version(resource, obj, expected_version)
         before = audit.snapshot(obj)
-        for key, value in values.items():
-            setattr(obj, key, value)
-        _validate(uow, resource, obj)
+        # Nothing is written before every check has passed: a query of the checks would
+        # otherwise flush the new values first, and the database refuse them.
+        with uow.session.no_autoflush:
+            for key, value in values.items():
+                setattr(obj, key, value)
+            _validate(uow, resource, obj)
         _flush(uow, resource)
         after = audit.snapshot(obj)
         if any(before.get(k) != after.get(k) for k in values):
@@ -405,6 +452,15 @@ def update(
             )
         uow.commit()
         return obj
+
+
+def _check_version(resource: Resource[Any], obj: Any, expected: int | None) -> None:
+    if expected is not None and obj.version != expected:
+        raise PreconditionFailed(
+            f"{resource.name} {obj.id} is at version {obj.version}, not {expected}; "
+            "it was changed meanwhile",
+            [FieldError("expected_version", f"the record is at version {obj.version}")],
+        )
 
 
 def get(uow: UnitOfWork, resource: Resource[M], ident: int) -> M:
@@ -437,7 +493,7 @@ def list_page(
     if unknown:
         raise invalid(unknown[0], f"cannot filter {resource.name} by {unknown[0]}")
     for key, raw in given.items():
-        stmt = stmt.where(getattr(model, key) == coerce(resource, key, raw))
+        stmt = stmt.where(_equals(resource, key, coerce(resource, key, raw)))
     if q:
         needle = q.strip()
         stmt = stmt.where(or_(*(contains_text(getattr(model, c), needle) for c in resource.search)))

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
+from sqlalchemy import func, select
+
 from phasegate.domain.errors import FieldError, NotFound
 from phasegate.services.crud import Computed, Resource
 from phasegate.store.models import Characteristic, Product, Requirement, Revision, Station
 from phasegate.store.uow import UnitOfWork
+
+PRODUCT_KEY = re.compile(r"[A-Za-z0-9_-]+")
+# A record id in a path or an argument: ASCII digits only (str.isdigit() takes "١" and "³").
+RECORD_ID = re.compile(r"[0-9]+")
 
 
 def _check_product(uow: UnitOfWork, p: Product) -> list[FieldError]:
@@ -16,7 +24,7 @@ def _check_product(uow: UnitOfWork, p: Product) -> list[FieldError]:
         errors.append(
             FieldError("target_annual_volume", f"{p.target_annual_volume} must be positive")
         )
-    if p.key and not p.key.replace("-", "").replace("_", "").isalnum():
+    if p.key and not PRODUCT_KEY.fullmatch(p.key):
         errors.append(FieldError("key", f"{p.key!r} may hold only letters, digits, - and _"))
     return errors
 
@@ -29,6 +37,7 @@ PRODUCTS = Resource(
     immutable=("key",),
     read_only=("phase",),
     unique=(("key",),),
+    identifiers=("key",),
     filters=("phase", "key"),
     search=("key", "name", "description"),
     order_by=("key",),
@@ -71,6 +80,7 @@ REVISIONS = Resource(
     immutable=("product_id",),
     references={"product_id": Product},
     unique=(("product_id", "code"),),
+    identifiers=("code",),
     filters=("product_id", "status"),
     order_by=("product_id", "code"),
     describe=lambda r: r.code,
@@ -101,6 +111,7 @@ REQUIREMENTS = Resource(
     ),
     references={"product_id": Product},
     unique=(("product_id", "key"),),
+    identifiers=("key",),
     filters=("product_id", "priority", "status", "source"),
     search=("key", "title", "description"),
     order_by=("product_id", "key"),
@@ -149,19 +160,21 @@ CHARACTERISTICS = Resource(
 
 
 def product_by_key(uow: UnitOfWork, key: str) -> Product:
-    """The product with this key (case-insensitive), or ``NotFound``."""
-    from sqlalchemy import func, select
-
+    """The product with this key, whatever its case, or ``NotFound``."""
+    if not storable(key):  # no key holds such text, and the database would refuse it
+        raise NotFound(f"product {key!r} does not exist")
     with uow:
-        product = uow.session.scalar(select(Product).where(func.lower(Product.key) == key.lower()))
+        # lower() on both sides, as the unique index on keys compares them.
+        stmt = select(Product).where(func.lower(Product.key) == func.lower(key))
+        product = uow.session.scalar(stmt)
         if product is None:
             raise NotFound(f"product {key!r} does not exist")
         return product
 
 
 def resolve_product(uow: UnitOfWork, ref: str | int) -> Product:
-    """A product by id (an int or digits) or by key."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+    """A product by id (an int or ASCII digits) or by key."""
+    if isinstance(ref, int) or RECORD_ID.fullmatch(ref):
         if int(ref) >= 2**31:  # beyond any id; PostgreSQL would reject the comparison
             raise NotFound(f"product {ref} does not exist")
         with uow:
@@ -171,3 +184,12 @@ def resolve_product(uow: UnitOfWork, ref: str | int) -> Product:
         if isinstance(ref, int):
             raise NotFound(f"product {ref} does not exist")
     return product_by_key(uow, str(ref))
+
+
+def storable(text: str) -> bool:
+    """Whether ``text`` can be sent to the database: no NUL character, no lone surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text

@@ -93,6 +93,7 @@ DEFECT_CODES = Resource(
     optional=("category",),
     immutable=("code",),
     unique=(("code",),),
+    identifiers=("code",),
     filters=("category",),
     search=("code", "description"),
     order_by=("code",),

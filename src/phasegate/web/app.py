@@ -19,6 +19,7 @@ from phasegate.domain.errors import (
     InvalidInput,
     NotFound,
     PhasegateError,
+    PreconditionFailed,
     Unavailable,
 )
 from phasegate.web.rendering import STATIC_DIR, render
@@ -28,6 +29,7 @@ from phasegate.web.routes import router
 ERROR_PAGES: dict[type[PhasegateError], tuple[int, str]] = {
     NotFound: (404, "Not found"),
     InvalidInput: (400, "Invalid request"),
+    PreconditionFailed: (412, "Changed meanwhile"),  # before Conflict: it is one
     Conflict: (409, "Conflict"),
     GateBlocked: (409, "Gate blocked"),
     Unavailable: (503, "Database unavailable"),

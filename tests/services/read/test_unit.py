@@ -129,3 +129,15 @@ def test_unit_history_lookup_errors(uow: UnitOfWork) -> None:
         unit_history(uow, "SHARED", product="NONE")
     with pytest.raises(InvalidInput, match="serial: must not be empty"):
         unit_history(uow, "  ")
+
+
+def test_serials_are_found_whatever_their_case(uow: UnitOfWork) -> None:
+    product = make_product(uow, key="Case-1")
+    make_unit(uow, make_build(uow, product_id=product.id), serial="Ab-12")
+    assert unit_history(uow, "aB-12").serial == "Ab-12"
+    assert unit_history(uow, "AB-12", product="case-1").serial == "Ab-12"
+    for serial in ("AB-12\x00", "\udcab"):  # text no serial holds, and no database takes
+        with pytest.raises(NotFound):
+            unit_history(uow, serial)
+    with pytest.raises(NotFound):
+        unit_history(uow, "AB-12", product="CASE-1\x00")

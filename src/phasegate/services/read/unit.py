@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from phasegate.domain.enums import Allocation, Disposition, Outcome, Phase, Severity, UnitStatus
 from phasegate.domain.errors import FieldError, InvalidInput, NotFound
-from phasegate.services.products import product_by_key
+from phasegate.services.products import product_by_key, storable
 from phasegate.store.models import (
     Build,
     Defect,
@@ -175,14 +175,22 @@ def unit_history(uow: UnitOfWork, serial: str, product: str | None = None) -> Un
 
 
 def _find_unit(uow: UnitOfWork, serial: str, product: str | None) -> Unit:
-    """The one unit with ``serial`` (in ``product`` when given), or the error that says why not."""
+    """The one unit with ``serial`` (in ``product`` when given), or the error that says why not.
+
+    Serials are compared whatever their case, as their unique index compares them.
+    """
+    # No serial or key holds such text, and the database would refuse it.
+    if not storable(serial):
+        raise NotFound(f"no unit with serial {serial!r}")
+    if product and not storable(product):
+        raise NotFound(f"product {product!r} does not exist")
     stmt = (
         select(Unit, Product.key)
         .join(Product, Product.id == Unit.product_id)
-        .where(Unit.serial == serial)
+        .where(func.lower(Unit.serial) == func.lower(serial))
     )
     if product:
-        stmt = stmt.where(func.lower(Product.key) == product.lower())
+        stmt = stmt.where(func.lower(Product.key) == func.lower(product))
     matches = uow.session.execute(stmt.order_by(Product.key)).all()
     if not matches:
         if product:
