@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from phasegate.domain.enums import AuditAction, GateOutcome, Phase
-from phasegate.domain.errors import GateBlocked, InvalidInput
+from phasegate.domain.errors import Conflict, GateBlocked, InvalidInput
 from phasegate.services import phases, products
 from phasegate.store.models import AuditEvent
 from phasegate.store.uow import UnitOfWork
@@ -24,8 +24,9 @@ def test_go_moves_the_product_and_is_audited(uow: UnitOfWork) -> None:
         event = uow.session.scalars(
             select(AuditEvent).where(AuditEvent.action == AuditAction.DECISION)
         ).one()
-    assert event.before == {"phase": "prototype"} and event.after == {"phase": "pilot"}
-    assert event.actor == "Quality lead"
+    assert event.before == {"phase": "prototype"}
+    assert event.after == {"phase": "pilot", "decided_by": "Quality lead"}
+    assert event.actor == "Quality lead"  # who decided recorded it, as nobody else is named
 
 
 def test_no_go_is_recorded_and_the_product_stays(uow: UnitOfWork) -> None:
@@ -59,7 +60,8 @@ def test_gates_cannot_be_skipped_or_repeated(uow: UnitOfWork) -> None:
         decided_by="PM",
         rationale="ship after gage R&R on CTQ-2",
     )
-    with pytest.raises(GateBlocked, match="next gate is none"):
+    # A gate passed already is named as such (no longer "its next gate is none").
+    with pytest.raises(Conflict, match="gate into production of product SKIP was already decided"):
         phases.record_gate_decision(
             uow, "SKIP", to_phase="production", outcome="go", decided_by="PM", rationale=""
         )
@@ -75,3 +77,26 @@ def test_a_reason_is_required_unless_go(uow: UnitOfWork) -> None:
         phases.record_gate_decision(
             uow, "WHY", to_phase="pilot", outcome="maybe", decided_by="PM", rationale=""
         )
+
+
+def test_the_audit_names_who_recorded_and_keeps_who_decided(uow: UnitOfWork) -> None:
+    product = make_product(uow, key="WHO")
+    decision = phases.record_gate_decision(
+        uow,
+        "who",
+        to_phase="pilot",
+        outcome="no_go",
+        decided_by="Gate board",
+        rationale="yield too low",
+        actor="api-client",
+    )
+    assert decision.decided_by == "Gate board"
+    with uow:
+        event = uow.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.product_id == product.id)
+            .where(AuditEvent.action == AuditAction.DECISION)
+        ).one()
+    assert event.actor == "api-client"
+    assert event.before == {} and event.after == {"decided_by": "Gate board"}
+    assert "decided by Gate board" in event.summary

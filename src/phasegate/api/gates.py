@@ -47,5 +47,6 @@ def record_gate_decision(
         decided_by=body.decided_by or actor,
         rationale=body.rationale,
         decided_at=body.decided_at,
+        actor=actor,
     )
     return GateDecisionOut.from_record(decision)

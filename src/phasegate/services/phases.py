@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import CursorResult, Select, select, update
+from sqlalchemy.exc import IntegrityError
 
 from phasegate.domain.enums import AuditAction, GateOutcome, Phase
-from phasegate.domain.errors import FieldError, InvalidInput
+from phasegate.domain.errors import Conflict, FieldError, InvalidInput
 from phasegate.domain.phases import check_gate_sequence, lets_product_in, needs_rationale
 from phasegate.services import audit
 from phasegate.services.crud import Resource
@@ -56,17 +58,24 @@ def record_gate_decision(
     decided_by: str,
     rationale: str,
     decided_at: dt.datetime | None = None,
+    actor: str | None = None,
 ) -> GateDecision:
     """Record the decision at the gate into ``to_phase``; go or conditional go moves the product.
 
     A no-go is recorded too (the product stays). A conditional go needs the conditions written
-    in ``rationale``. The gate must be the product's next one.
+    in ``rationale``. The gate must be the product's next one (``GateBlocked``) and not passed
+    yet (``Conflict``, also for all but one of concurrent decisions at one gate: the product is
+    read under the write lock, its phase changes only from the phase the decision was taken in,
+    and the database keeps one go or conditional go per gate). ``decided_by`` is who decided,
+    kept in the decision and its audit event; ``actor`` is who records it, the audit event's
+    actor (by default ``decided_by``).
     """
     target = parse_enum(Phase, "to_phase", to_phase)
     verdict = parse_enum(GateOutcome, "outcome", outcome)
     _check_decision(verdict, decided_by, rationale)
-    with uow:
-        item = uow.session.merge(resolve_product(uow, product))
+    with uow.write():
+        item = uow.get(Product, resolve_product(uow, product).id, lock=True)
+        _check_not_passed(uow, item, target)
         check_gate_sequence(item.key, item.phase, target)
         decision = GateDecision(
             product_id=item.id,
@@ -77,8 +86,7 @@ def record_gate_decision(
             rationale=rationale.strip(),
             decided_at=decided_at or dt.datetime.now(dt.UTC),
         )
-        uow.session.add(decision)
-        _apply(uow, item, decision)
+        _apply(uow, item, decision, actor=(actor or "").strip() or decision.decided_by)
         uow.commit()
         return decision
 
@@ -96,23 +104,66 @@ def _check_decision(verdict: GateOutcome, decided_by: str, rationale: str) -> No
         )
 
 
-def _apply(uow: UnitOfWork, item: Product, decision: GateDecision) -> None:
-    """Move the product if the decision lets it in, and audit the decision."""
+PASSING = tuple(o for o in GateOutcome if lets_product_in(o))
+
+
+def _check_not_passed(uow: UnitOfWork, item: Product, target: Phase) -> None:
+    """``Conflict`` naming the earlier decision when the gate into ``target`` was passed."""
+    earlier = uow.session.scalar(
+        decisions_of(item.id).where(
+            GateDecision.to_phase == target, GateDecision.outcome.in_(PASSING)
+        )
+    )
+    if earlier is not None:
+        raise Conflict(
+            f"the gate into {target.value} of product {item.key} was already decided: "
+            f"{earlier.outcome.label.lower()} by {earlier.decided_by} "
+            f"on {earlier.decided_at:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+def _apply(uow: UnitOfWork, item: Product, decision: GateDecision, *, actor: str) -> None:
+    """Store the decision, move the product if the decision lets it in, and audit both."""
     before = audit.snapshot(item)
+    uow.session.add(decision)
+    try:
+        uow.session.flush()
+    except IntegrityError as error:  # a passing decision at this gate is already stored
+        raise _decided_meanwhile(decision, item) from error
     if lets_product_in(decision.outcome):
-        item.phase = decision.to_phase
-    uow.session.flush()
-    audit.record(
+        _move(uow, item, decision)
+    event = audit.record(
         uow,
-        actor=decision.decided_by,
+        actor=actor,
         action=AuditAction.DECISION,
         obj=item,
         before=before,
         after=audit.snapshot(item),
         summary=(
             f"gate {decision.from_phase.value} -> {decision.to_phase.value}: "
-            f"{decision.outcome.label}"
+            f"{decision.outcome.label}, decided by {decision.decided_by}"
         ),
+    )
+    event.after = {**(event.after or {}), "decided_by": decision.decided_by}
+
+
+def _move(uow: UnitOfWork, item: Product, decision: GateDecision) -> None:
+    """Move the product into the gate's phase, only from the phase the decision was taken in."""
+    moved = uow.session.execute(
+        update(Product)
+        .where(Product.id == item.id, Product.phase == decision.from_phase)
+        .values(phase=decision.to_phase, version=Product.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], moved).rowcount != 1:
+        raise _decided_meanwhile(decision, item)
+    uow.session.refresh(item)
+
+
+def _decided_meanwhile(decision: GateDecision, item: Product) -> Conflict:
+    return Conflict(
+        f"the gate into {decision.to_phase.value} of product {item.key} was already decided "
+        "by a concurrent decision"
     )
 
 

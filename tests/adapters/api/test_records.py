@@ -291,7 +291,7 @@ def test_gate_decision_advances_the_product(client: TestClient, world: World) ->
     assert client.get("/products/AQM").json()["phase"] == "pilot"
     assert client.get(f"/products/{world.product}/gate-decisions").json() == [decision]
     (event,) = _audit(client, product="AQM", action="decision")
-    assert event["after"] == {"phase": "pilot"}
+    assert event["after"] == {"phase": "pilot", "decided_by": "quality lead"}
 
 
 def test_wrong_gate_is_409_gate_blocked(client: TestClient, world: World) -> None:
