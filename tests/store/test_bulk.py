@@ -395,3 +395,20 @@ def test_sqlite_datetimes_are_stored_as_the_orm_stores_them(sqlite_engine: Engin
     with UnitOfWork.for_engine(sqlite_engine) as uow:
         found = uow.session.scalars(select(Unit.serial).where(Unit.created_at <= T0)).all()
     assert found == ["Z00000"]
+
+
+def test_rows_go_in_the_callers_transaction(engine: Engine) -> None:
+    # The driver's cursor begins nothing itself; the rows must still be rolled back with the
+    # transaction of the connection they were handed, begun or not.
+    ctx = _setup(engine)
+    with engine.connect() as conn:
+        ids = bulk.insert_units(conn, _units(ctx, 3, "TX"))
+        assert conn.in_transaction() and len(ids) == 3
+        conn.rollback()
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Unit)) == 0
+    with engine.connect() as conn:
+        bulk.insert_units(conn, _units(ctx, 2, "TX"))
+        conn.commit()
+        versions = conn.scalars(select(Unit.version)).all()
+    assert versions == [1, 1]
