@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
-from starlette.routing import Route
 
 from phasegate import __version__
 from phasegate.config import Settings, get_settings
@@ -54,9 +53,8 @@ def _answer_unknown_api_paths(app: FastAPI) -> None:
     any method."""
     from phasegate.api.errors import NoSuchPath
 
-    unknown = NoSuchPath("the API is under /api/v1/, described at /api/v1/openapi.json")
-    for path in ("/api", "/api/{rest:path}"):
-        app.router.routes.append(Route(path, unknown, include_in_schema=False))
+    hint = "the API is under /api/v1/, described at /api/v1/openapi.json"
+    app.router.routes.append(NoSuchPath("/api", hint))
 
 
 def create_app_from_env() -> FastAPI:

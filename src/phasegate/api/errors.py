@@ -9,8 +9,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from phasegate.api.schemas import ErrorOut
@@ -22,7 +23,6 @@ from phasegate.domain.errors import (
     InvalidInput,
     NotFound,
     PhasegateError,
-    PreconditionFailed,
     Unavailable,
 )
 
@@ -31,7 +31,6 @@ from phasegate.domain.errors import (
 ERRORS: dict[type[Exception] | int, tuple[int, str]] = {
     NotFound: (404, NotFound.kind),
     InvalidInput: (422, InvalidInput.kind),
-    PreconditionFailed: (412, PreconditionFailed.kind),
     Conflict: (409, Conflict.kind),
     GateBlocked: (409, GateBlocked.kind),
     Unavailable: (503, Unavailable.kind),
@@ -154,15 +153,26 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(status, kind, "internal error; the server log has the details")
 
 
-class NoSuchPath:
-    """An ASGI endpoint that answers 404 in the error shape, whatever the method."""
+class NoSuchPath(BaseRoute):
+    """A route for every path under ``prefix`` that no earlier route took: 404 in the error
+    shape, whatever the method and whatever the path holds (a path pattern's ``.*`` would miss
+    one with a newline)."""
 
-    def __init__(self, hint: str) -> None:
+    def __init__(self, prefix: str, hint: str) -> None:
+        self.prefix = prefix
         self.hint = hint
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = str(scope.get("path", ""))
+        under = path == self.prefix or path.startswith(self.prefix + "/")
+        return (Match.FULL if scope["type"] == "http" and under else Match.NONE), {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         status, kind = ERRORS[404]
-        message = f"{scope['path']} does not exist; {self.hint}"
+        message = f"{scope['path']!r} does not exist; {self.hint}"
         await error_response(status, kind, message)(scope, receive, send)
 
 

@@ -148,9 +148,13 @@ def test_a_405_allows_every_method_of_the_route(
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "TRACE", "FOO"])
-@pytest.mark.parametrize("path", ["/api", "/api/x", "/api/v1", "/api/v2/products", "/api/v1/x"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api", "/api/x", "/api/v1", "/api/v2/products", "/api/v1/x", "/api/v1/products/a%0Ab"],
+)
 def test_every_unknown_api_path_answers_the_error_shape(
     sqlite_client: TestClient, method: str, path: str
 ) -> None:
-    """Some unknown paths answered `{"detail": ...}` (with methods other than the usual)."""
+    """Some unknown paths answered `{"detail": ...}`: with a method other than the usual ones,
+    or with a newline in the path (which a path pattern's ``.*`` does not match)."""
     assert_error(sqlite_client.request(method, f"http://testserver{path}"), 404, "not_found")
