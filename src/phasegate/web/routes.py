@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -14,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from phasegate.domain.errors import invalid
 from phasegate.services.paging import Page
+from phasegate.services.products import storable
 from phasegate.services.read.build import UnitRow, build_overview, build_units
 from phasegate.services.read.feedback import product_feedback
 from phasegate.services.read.findings import product_findings
@@ -30,9 +30,6 @@ ROWS_PER_PAGE = 25
 MAX_ID = 2**31 - 1  # record ids are 32-bit integer columns: a larger id names no record
 LAST_PAGE = 1_000_000  # far beyond any list; keeps every offset a small integer
 MAX_SEARCH = 200  # characters of a search text; longer patterns are refused by SQLite
-
-# Neither backend stores a NUL byte (PostgreSQL refuses it) or a lone surrogate (no encoding).
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _ascii_digits(value: object) -> object:
@@ -53,7 +50,7 @@ def _refuse_unstorable_text(request: Request) -> None:
     """A NUL byte or a lone surrogate in the path or the query is a bad request, not a lookup."""
     values = [*request.path_params.items(), *request.query_params.multi_items()]
     for name, value in values:
-        if isinstance(value, str) and UNSTORABLE.search(value):
+        if isinstance(value, str) and not storable(value):
             raise invalid(name, "must not contain NUL bytes or lone surrogates")
 
 
