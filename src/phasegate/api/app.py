@@ -15,8 +15,10 @@ Products, their revisions, requirements and specifications; partners, lines and 
 builds, units, findings, feedback and defect codes; gate decisions and the audit trail.
 
 Every error answers `{"error": {"type", "message", "fields": [{"loc", "message"}]}}`.
-Changes are audited under the name in the `X-Phasegate-Actor` header. Request bodies are JSON
-(415 otherwise), at most `PHASEGATE_MAX_BODY_BYTES` long (413 otherwise).
+Changes are audited under the name in the `X-Phasegate-Actor` header. A record's response
+carries its version as the `ETag`; send it back in `If-Match` so a change applies only to the
+version you read (412 otherwise). Request bodies are JSON (415 otherwise), at most
+`PHASEGATE_MAX_BODY_BYTES` long (413 otherwise).
 """
 
 

@@ -8,27 +8,34 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from phasegate.api.deps import Uow
-from phasegate.api.errors import ERROR_RESPONSES
-from phasegate.api.resources import page_of, product_filter
+from phasegate.api.errors import READ_ERRORS
+from phasegate.api.resources import ProductRef, page_of, product_filter
 from phasegate.api.schemas import AuditEventOut, Page
+from phasegate.api.types import MAX_OFFSET, RecordId, StorableText
 from phasegate.domain.enums import AuditAction
 from phasegate.services import audit_trail
 from phasegate.services.paging import MAX_PAGE
 
 router = APIRouter(prefix="/audit-events", tags=["Audit trail"])
 
+# As long as the columns they are compared with.
+EntityType = Annotated[str, Field(max_length=60), StorableText()]
+ActorName = Annotated[str, Field(max_length=120), StorableText()]
+
 
 class AuditQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    entity_type: str | None = Field(None, description="Table of the record, e.g. builds.")
-    entity_id: int | None = Field(None, ge=1, description="Id of the record.")
-    product_id: int | None = Field(None, ge=1, description="Only events about this product.")
-    product: str | None = Field(None, description="Only events about this product (key or id).")
+    entity_type: EntityType | None = Field(None, description="Table of the record, e.g. builds.")
+    entity_id: RecordId | None = Field(None, description="Id of the record.")
+    product_id: RecordId | None = Field(None, description="Only events about this product.")
+    product: ProductRef | None = Field(
+        None, description="Only events about this product (key or id)."
+    )
     action: AuditAction | None = None
-    actor: str | None = None
+    actor: ActorName | None = None
     limit: int = Field(50, ge=1, le=MAX_PAGE)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.get(
@@ -38,7 +45,7 @@ class AuditQuery(BaseModel):
     description="Who changed what and when, newest first, with the changed fields before and "
     "after.",
     operation_id="list_audit_events",
-    responses=ERROR_RESPONSES,
+    responses=READ_ERRORS,
 )
 def list_audit_events(query: Annotated[AuditQuery, Query()], uow: Uow) -> Any:
     product_id = query.product_id

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from phasegate.api.types import StorableText
 from phasegate.store.uow import UnitOfWork
 
 ACTOR_HEADER = "X-Phasegate-Actor"
@@ -26,6 +27,7 @@ def get_actor(
             max_length=120,
             description="Who makes the change, for the audit trail.",
         ),
+        StorableText(),
     ] = None,
 ) -> str:
     """The actor named by the request header, else the configured default."""

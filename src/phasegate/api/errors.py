@@ -23,6 +23,7 @@ from phasegate.domain.errors import (
     InvalidInput,
     NotFound,
     PhasegateError,
+    PreconditionFailed,
     Unavailable,
 )
 
@@ -31,6 +32,7 @@ from phasegate.domain.errors import (
 ERRORS: dict[type[Exception] | int, tuple[int, str]] = {
     NotFound: (404, NotFound.kind),
     InvalidInput: (422, InvalidInput.kind),
+    PreconditionFailed: (412, PreconditionFailed.kind),
     Conflict: (409, Conflict.kind),
     GateBlocked: (409, GateBlocked.kind),
     Unavailable: (503, Unavailable.kind),
@@ -65,7 +67,6 @@ READ_ERRORS = error_responses(404, 422, 503)
 CREATE_ERRORS = error_responses(409, 413, 415, 422, 503)
 CREATE_UNDER_ERRORS = error_responses(404, 409, 413, 415, 422, 503)  # under a record's URL
 UPDATE_ERRORS = error_responses(404, 409, 412, 413, 415, 422, 503)
-ERROR_RESPONSES = error_responses(404, 409, 422, 503)
 
 _SOURCES = ("body", "query", "path", "header", "cookie")
 # Clearer words for the commonest complaints, by (error type, where the value came from).

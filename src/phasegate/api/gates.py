@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from phasegate.api.deps import Actor, Uow
-from phasegate.api.errors import ERROR_RESPONSES
+from phasegate.api.errors import CREATE_UNDER_ERRORS, READ_ERRORS
 from phasegate.api.resources import RefPath
 from phasegate.api.schemas import GateDecisionCreate, GateDecisionOut, RecordOut
 from phasegate.services import phases
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/products/{ref}/gate-decisions", tags=["Gate decision
     summary="List a product's gate decisions",
     description="Every decision recorded for the product, oldest first.",
     operation_id="list_gate_decisions",
-    responses=ERROR_RESPONSES,
+    responses=READ_ERRORS,
 )
 def list_gate_decisions(ref: RefPath, uow: Uow) -> list[RecordOut]:
     return [GateDecisionOut.from_record(d) for d in phases.gate_history(uow, ref)]
@@ -34,7 +34,7 @@ def list_gate_decisions(ref: RefPath, uow: Uow) -> list[RecordOut]:
     "product into `to_phase`; `no_go` is recorded and the product stays. Deciding any other gate "
     "than the next one is refused with 409 `gate_blocked`.",
     operation_id="record_gate_decision",
-    responses=ERROR_RESPONSES,
+    responses=CREATE_UNDER_ERRORS,
 )
 def record_gate_decision(
     ref: RefPath, body: GateDecisionCreate, uow: Uow, actor: Actor

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from phasegate.api.deps import Uow
-from phasegate.api.errors import ERROR_RESPONSES
+from phasegate.api.errors import READ_ERRORS
 from phasegate.api.resources import IdPath, page_of
 from phasegate.api.schemas import Page, record_schemas
+from phasegate.api.types import MAX_OFFSET
 from phasegate.services import lines
 from phasegate.services.builds import STATIONS
 from phasegate.services.paging import MAX_PAGE
@@ -24,12 +25,12 @@ StationOut = record_schemas(STATIONS).out
     summary="List a line's stations",
     description="The stations of the line by sequence. Add stations with `POST /stations`.",
     operation_id="list_line_stations",
-    responses=ERROR_RESPONSES,
+    responses=READ_ERRORS,
 )
 def list_line_stations(
     id: IdPath,
     uow: Uow,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Any:
     return page_of(StationOut, lines.list_stations(uow, id, limit=limit, offset=offset))

@@ -3,7 +3,11 @@
 Every record type has the same four routes; ``COLLECTIONS`` says, per type, where it lives (its
 schemas derive from the service's ``Resource``), and ``collection_router`` builds the routes over
 the audited ``crud`` services. The list filters come from the service's ``Resource.filters``,
-typed like the output field of the same name, so the OpenAPI document lists the choices.
+typed like the input field of the same name, so the OpenAPI document lists the choices.
+
+Every route that answers one record gives its version as the ``ETag``; an update honours
+``If-Match`` (``api/conditional.py``). Path ids are ASCII digits within the 32-bit id range,
+``offset`` and ``q`` are bounded (``api/types.py``), so a bad value is a 422, never a failed query.
 """
 
 from __future__ import annotations
@@ -16,8 +20,23 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from phasegate.api import schemas as s
+from phasegate.api.conditional import (
+    ETAG_HEADER,
+    IfMatch,
+    expected_version,
+    stale_if_match,
+    tag_response,
+)
 from phasegate.api.deps import Actor, Uow
-from phasegate.api.errors import ERROR_RESPONSES
+from phasegate.api.errors import CREATE_ERRORS, READ_ERRORS, UPDATE_ERRORS
+from phasegate.api.types import (
+    MAX_ID,
+    MAX_OFFSET,
+    MAX_SEARCH,
+    StorableText,
+    ascii_digits,
+    text,
+)
 from phasegate.domain.errors import invalid
 from phasegate.services import builds, crud, products, quality
 from phasegate.services.crud import Resource
@@ -80,34 +99,44 @@ COLLECTIONS: tuple[Collection, ...] = (
 )
 
 
+# A product is named by its id or its key: never longer than its key may be.
+REF_LENGTH = max(products.PRODUCTS.spec("key").max_length or 0, len(str(MAX_ID)))
+ProductRef = Annotated[str, Field(max_length=REF_LENGTH), StorableText(not_blank=True)]
+
+
 class ListQuery(BaseModel):
     """Paging; every list adds its own filters, and a text search where it has one."""
 
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(50, ge=1, le=MAX_PAGE, description="Records per page.")
-    offset: int = Field(0, ge=0, description="Records to skip.")
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Records to skip.")
 
 
 class ProductListQuery(ListQuery):
-    product: str | None = Field(None, description="Only records of this product (key or id).")
+    product: ProductRef | None = Field(
+        None, description="Only records of this product (key or id)."
+    )
 
 
 _PAGING = {"limit", "offset", "q", "product"}
-IdPath = Annotated[int, Path(ge=1, le=s.MAX_ID, description="The record's id.")]
-RefPath = Annotated[str, Path(description="The record's id or key.")]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The record's id."), ascii_digits]
+RefPath = Annotated[ProductRef, Path(description="The record's id or key.")]
 
 
 def query_model(collection: Collection) -> type[ListQuery]:
     """The query parameters of a list: paging, search and the resource's filters."""
-    out_fields = collection.out.model_fields
+    resource = collection.resource
     filters: dict[str, Any] = {}
-    for name in collection.resource.filters:
-        annotation: Any = s.RecordId if name.endswith("_id") else out_fields[name].annotation
+    for name in resource.filters:
+        annotation = s.input_type(resource.spec(name))
         filters[name] = (annotation | None, Field(None, description=f"Only this {name}."))
-    if collection.resource.search:
-        searched = ", ".join(collection.resource.search)
-        filters["q"] = (str | None, Field(None, description=f"Text found in {searched}."))
+    if resource.search:
+        searched = ", ".join(resource.search)
+        filters["q"] = (
+            text(MAX_SEARCH) | None,
+            Field(None, description=f"Text found in {searched}, whatever its case."),
+        )
     base = ProductListQuery if collection.product_owned else ListQuery
     model_name = collection.singular.title().replace(" ", "") + "Query"
     return cast(type[ListQuery], create_model(model_name, __base__=base, **filters))
@@ -137,10 +166,21 @@ def with_schemas(endpoint: E, **annotations: Any) -> E:
 
 def collection_router(collection: Collection) -> APIRouter:
     """The list, get, create and update routes of one record type."""
-    resource = collection.resource
-    Out = collection.out
-    one, many = collection.singular, collection.plural
-    router = APIRouter(prefix=collection.path, tags=[collection.tag], responses=ERROR_RESPONSES)
+    router = APIRouter(prefix=collection.path, tags=[collection.tag])
+    _add_list(router, collection)
+    _add_create(router, collection)
+    _add_get_and_update(router, collection)
+    return router
+
+
+def _shown(out: type[s.RecordOut], record: Any, response: Response) -> Any:
+    """The response body of one record; its version goes in the ``ETag`` header."""
+    tag_response(response, record)
+    return out.from_record(record)
+
+
+def _add_list(router: APIRouter, collection: Collection) -> None:
+    resource, Out = collection.resource, collection.out
     filters_named = ("product", *resource.filters) if collection.product_owned else resource.filters
     searched = f"; `q` searches {', '.join(resource.search)}" if resource.search else ""
 
@@ -160,18 +200,23 @@ def collection_router(collection: Collection) -> APIRouter:
         with_schemas(list_records, query=Annotated[query_model(collection), Query()]),
         methods=["GET"],
         response_model=s.Page[Out],  # type: ignore[valid-type]
-        summary=f"List {many}",
-        description=f"One page of {many}, filtered by any of: {', '.join(filters_named)}"
-        f"{searched}.",
+        summary=f"List {collection.plural}",
+        description=f"One page of {collection.plural}, filtered by any of: "
+        f"{', '.join(filters_named)}{searched}.",
         operation_id=collection.operation_id("list", many=True),
+        responses=READ_ERRORS,
     )
+
+
+def _add_create(router: APIRouter, collection: Collection) -> None:
+    resource, Out, one = collection.resource, collection.out, collection.singular
 
     def create_record(
         body: s.Input, request: Request, response: Response, uow: Uow, actor: Actor
     ) -> Any:
         record = crud.create(uow, resource, body.model_dump(exclude_unset=True), actor=actor)
         response.headers["Location"] = f"{request.url.path}/{record.id}"
-        return Out.from_record(record)
+        return _shown(Out, record, response)
 
     router.add_api_route(
         "",
@@ -183,29 +228,57 @@ def collection_router(collection: Collection) -> APIRouter:
         description=f"Validate and store a new {one}; the change is audited.",
         response_description=f"The new {one}; the `Location` header is its URL.",
         operation_id=collection.operation_id("create"),
+        responses={201: {"headers": ETAG_HEADER}, **CREATE_ERRORS},
     )
 
-    if collection.find is not None:
-        find = collection.find
 
-        def get_by_ref(ref: RefPath, uow: Uow) -> Any:
-            return Out.from_record(find(uow, ref))
+def _add_get_and_update(router: APIRouter, collection: Collection) -> None:
+    resource, Out, one = collection.resource, collection.out, collection.singular
+    find = collection.find
 
-        def update_by_ref(ref: RefPath, body: s.Input, uow: Uow, actor: Actor) -> Any:
-            ident = find(uow, ref).id
-            changes = body.model_dump(exclude_unset=True)
-            return Out.from_record(crud.update(uow, resource, ident, changes, actor=actor))
+    def read(uow: UnitOfWork, key: Any) -> Any:
+        return find(uow, key) if find is not None else crud.get(uow, resource, key)
+
+    def change(uow: UnitOfWork, key: Any, body: s.Input, actor: str, if_match: str | None) -> Any:
+        ident, version = key, None
+        if find is not None or if_match is not None:
+            record = read(uow, key)
+            ident, version = record.id, expected_version(if_match, record)
+        changes = body.model_dump(exclude_unset=True)
+        with stale_if_match():
+            return crud.update(uow, resource, ident, changes, actor=actor, expected_version=version)
+
+    if find is not None:
+
+        def get_by_ref(ref: RefPath, response: Response, uow: Uow) -> Any:
+            return _shown(Out, read(uow, ref), response)
+
+        def update_by_ref(
+            ref: RefPath,
+            body: s.Input,
+            response: Response,
+            uow: Uow,
+            actor: Actor,
+            if_match: IfMatch = None,
+        ) -> Any:
+            return _shown(Out, change(uow, ref, body, actor, if_match), response)
 
         get_one, update_one, path = get_by_ref, update_by_ref, "/{ref}"
         how = " by id or key"
     else:
 
-        def get_by_id(id: IdPath, uow: Uow) -> Any:
-            return Out.from_record(crud.get(uow, resource, id))
+        def get_by_id(id: IdPath, response: Response, uow: Uow) -> Any:
+            return _shown(Out, read(uow, id), response)
 
-        def update_by_id(id: IdPath, body: s.Input, uow: Uow, actor: Actor) -> Any:
-            changes = body.model_dump(exclude_unset=True)
-            return Out.from_record(crud.update(uow, resource, id, changes, actor=actor))
+        def update_by_id(
+            id: IdPath,
+            body: s.Input,
+            response: Response,
+            uow: Uow,
+            actor: Actor,
+            if_match: IfMatch = None,
+        ) -> Any:
+            return _shown(Out, change(uow, id, body, actor, if_match), response)
 
         get_one, update_one, path = get_by_id, update_by_id, "/{id}"  # type: ignore[assignment]
         how = ""
@@ -217,6 +290,7 @@ def collection_router(collection: Collection) -> APIRouter:
         response_model=Out,
         summary=f"Get a {one}{how}",
         operation_id=collection.operation_id("get"),
+        responses={200: {"headers": ETAG_HEADER}, **READ_ERRORS},
     )
     router.add_api_route(
         path,
@@ -224,7 +298,8 @@ def collection_router(collection: Collection) -> APIRouter:
         methods=["PATCH"],
         response_model=Out,
         summary=f"Update a {one}{how}",
-        description="Change only the fields given; the change is audited.",
+        description="Change only the fields given; the change is audited. With `If-Match`, "
+        "only if the record is still at that version (412 otherwise).",
         operation_id=collection.operation_id("update"),
+        responses={200: {"headers": ETAG_HEADER}, **UPDATE_ERRORS},
     )
-    return router

@@ -21,13 +21,11 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
+from phasegate.api.types import NOT_BLANK, RecordId, StorableText, text
 from phasegate.domain.enums import AuditAction, GateOutcome, Phase
+from phasegate.domain.phases import needs_rationale
 from phasegate.services import phases
-from phasegate.services.crud import Computed, FieldSpec, Resource
-
-# Records are keyed by 32-bit integers (PostgreSQL's INTEGER); larger numbers name no record.
-MAX_ID = 2**31 - 1
-RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+from phasegate.services.crud import TEXT_MAX_LENGTH, Computed, FieldSpec, Resource
 
 
 class Input(BaseModel):
@@ -152,21 +150,35 @@ def _thing(resource: Resource[Any]) -> str:
     return resource.name.title().replace(" ", "")
 
 
-def input_type(spec: FieldSpec) -> Any:
-    """The type a request may give for a field: its value type within the column's limits."""
+def input_type(spec: FieldSpec, *, not_blank: bool = False) -> Any:
+    """The type a request may give for a field: its value type within the column's limits.
+
+    Text is text a database can store (``types.text``), ``not_blank`` for a required field.
+    """
     if spec.reference:
         return RecordId
     if spec.int_bits is not None:
         return Annotated[int, Field(ge=-(2**spec.int_bits), le=2**spec.int_bits - 1)]
-    if spec.max_length is not None:
-        return Annotated[str, Field(max_length=spec.max_length)]
+    if spec.type is str:
+        return text(spec.max_length, not_blank=not_blank)
+    if spec.type == list[str]:
+        return list[text()]  # type: ignore[misc]
     return spec.type
 
 
 def _input_field(spec: FieldSpec, *, required: bool) -> Any:
+    """A required field, or an optional one that takes null only where the column holds null.
+
+    An optional field shows no default: left out, the record gets the column's default.
+    """
     if required:
-        return (input_type(spec), Field(description=spec.doc))
-    return (input_type(spec) | None, Field(None, description=spec.doc))
+        return (input_type(spec, not_blank=True), Field(description=spec.doc))
+    shown = input_type(spec, not_blank=False) | None if spec.nullable else input_type(spec)
+    return (shown, Field(None, description=spec.doc, json_schema_extra=_no_default))
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
 
 
 def _output_field(spec: FieldSpec) -> Any:
@@ -177,13 +189,33 @@ def _output_field(spec: FieldSpec) -> Any:
 # --- gate decisions, audit trail, health ------------------------------------------------------
 
 
+# The outcomes that need a written rationale; the schema says so with an if/then.
+_EXPLAINED = [outcome.value for outcome in GateOutcome if needs_rationale(outcome)]
+DecidedBy = Annotated[str, Field(min_length=1, max_length=120), StorableText(not_blank=True)]
+Rationale = Annotated[str, Field(max_length=TEXT_MAX_LENGTH), StorableText()]
+
+
 class GateDecisionCreate(Input):
+    """A decision at a gate; a ``no_go`` or ``conditional`` needs a ``rationale``, not blank."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"outcome": {"enum": [*_EXPLAINED]}}, "required": ["outcome"]},
+            "then": {
+                "required": ["rationale"],
+                "properties": {"rationale": {"minLength": 1, "pattern": NOT_BLANK}},
+            },
+        }
+    )
+
     to_phase: Phase = Field(description="The gate: the phase the product would move into.")
     outcome: GateOutcome
-    decided_by: str | None = Field(
+    decided_by: DecidedBy | None = Field(
         None, description="Who decided; defaults to the X-Phasegate-Actor of the request."
     )
-    rationale: str = Field("", description="Required for no_go and conditional.")
+    rationale: Rationale = Field(
+        "", description=f"Why; required, and not blank, for {' and '.join(_EXPLAINED)}."
+    )
     decided_at: AwareDatetime | None = Field(None, description="Defaults to now.")
 
 

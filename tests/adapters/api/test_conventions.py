@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from phasegate import __version__
@@ -16,7 +19,7 @@ from phasegate.api.resources import COLLECTIONS
 from phasegate.app import uow_factory_for
 from phasegate.config import Settings
 from phasegate.store import db
-from tests.adapters.api.support import assert_error
+from tests.adapters.api.support import assert_error, created
 
 
 def test_openapi_document_is_valid(sqlite_client: TestClient) -> None:
@@ -59,11 +62,39 @@ def test_the_user_guide_names_every_collection_and_error_type() -> None:
 
 
 def test_errors_are_documented_in_the_error_shape(sqlite_client: TestClient) -> None:
-    document = sqlite_client.get("/openapi.json").json()
-    create_build = document["paths"]["/builds"]["post"]
-    for status in ("404", "409", "422"):
-        schema = create_build["responses"][status]["content"]["application/json"]["schema"]
-        assert schema == {"$ref": "#/components/schemas/ErrorOut"}
+    """Each route documents the errors it can answer (409, 412, 413, 415 where they apply)."""
+    paths = sqlite_client.get("/openapi.json").json()["paths"]
+    expected = {
+        ("/builds", "get"): {"404", "422", "503"},
+        ("/builds", "post"): {"409", "413", "415", "422", "503"},
+        ("/builds/{id}", "get"): {"404", "422", "503"},
+        ("/builds/{id}", "patch"): {"404", "409", "412", "413", "415", "422", "503"},
+        ("/products/{ref}", "patch"): {"404", "409", "412", "413", "415", "422", "503"},
+        ("/products/{ref}/gate-decisions", "post"): {"404", "409", "413", "415", "422", "503"},
+        ("/audit-events", "get"): {"404", "422", "503"},
+    }
+    for (path, method), statuses in expected.items():
+        responses = paths[path][method]["responses"]
+        assert {s for s in responses if s >= "400"} == statuses, (path, method)
+        for status in statuses:
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorOut"}
+
+
+def test_record_responses_document_their_etag_and_updates_if_match(
+    sqlite_client: TestClient,
+) -> None:
+    paths = sqlite_client.get("/openapi.json").json()["paths"]
+    for collection in COLLECTIONS:
+        item = f"{collection.path}/{{{'ref' if collection.find else 'id'}}}"
+        for path, method, status in (
+            (collection.path, "post", "201"),
+            (item, "get", "200"),
+            (item, "patch", "200"),
+        ):
+            assert "ETag" in paths[path][method]["responses"][status]["headers"], (path, method)
+        header = [p for p in paths[item]["patch"]["parameters"] if p["in"] == "header"]
+        assert "If-Match" in [p["name"] for p in header], item
 
 
 def test_choices_are_listed(sqlite_client: TestClient) -> None:
@@ -115,3 +146,55 @@ def test_malformed_json_is_422(sqlite_client: TestClient) -> None:
 
 def test_non_numeric_id_is_422(sqlite_client: TestClient) -> None:
     assert_error(sqlite_client.get("/builds/abc"), 422, "invalid_input", "id")
+
+
+def _validator(document: dict[str, Any], schema: str) -> Draft202012Validator:
+    """A validator of one component of the OpenAPI document (its references resolved)."""
+    root = {"$ref": f"#/components/schemas/{schema}", "components": document["components"]}
+    return Draft202012Validator(root)
+
+
+def test_the_schema_says_required_text_is_not_blank(sqlite_client: TestClient) -> None:
+    """`key`, `serial` and the other required strings are non-empty, as the services check."""
+    document = sqlite_client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    for schema, field in (("ProductCreate", "key"), ("UnitCreate", "serial")):
+        shown = schemas[schema]["properties"][field]
+        assert shown["minLength"] == 1, (schema, field)
+        validator = _validator(document, schema)
+        for blank in ("", "   ", "\t\n"):
+            body = {"key": blank, "name": "x", "product_id": 1, "build_id": 1, "serial": blank}
+            assert not validator.is_valid(body), (schema, blank)
+    product = _validator(document, "ProductCreate")
+    assert product.is_valid({"key": "K-1", "name": "Kettle"})
+    assert not product.is_valid({"key": "K-1", "name": "Kettle", "description": None})
+    assert not product.is_valid({"key": "K-1", "name": "a\x00b"})
+
+
+def test_the_schema_says_a_no_go_needs_a_rationale(sqlite_client: TestClient) -> None:
+    decision = _validator(sqlite_client.get("/openapi.json").json(), "GateDecisionCreate")
+    for outcome in ("no_go", "conditional"):
+        assert not decision.is_valid({"to_phase": "pilot", "outcome": outcome})
+        assert not decision.is_valid({"to_phase": "pilot", "outcome": outcome, "rationale": " "})
+        valid = {"to_phase": "pilot", "outcome": outcome, "rationale": "fan noise"}
+        assert decision.is_valid(valid)
+    assert decision.is_valid({"to_phase": "pilot", "outcome": "go"})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"to_phase": "pilot", "outcome": "no_go", "rationale": "fan noise"},
+        {"to_phase": "pilot", "outcome": "conditional", "rationale": "fix the fan first"},
+        {"to_phase": "pilot", "outcome": "go"},
+        {"to_phase": "pilot", "outcome": "go", "decided_by": "Q. Lead", "rationale": ""},
+    ],
+)
+def test_a_decision_valid_by_the_schema_is_taken(
+    sqlite_client: TestClient, body: dict[str, Any]
+) -> None:
+    decision = _validator(sqlite_client.get("/openapi.json").json(), "GateDecisionCreate")
+    assert decision.is_valid(body)
+    created(sqlite_client, "/products", {"key": "AQM", "name": "Air-quality monitor"})
+    response = sqlite_client.post("/products/AQM/gate-decisions", json=body)
+    assert response.status_code == 201, response.text

@@ -15,15 +15,16 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, create_model
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, String
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, String, Text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
 
 from phasegate.api import schemas
 from phasegate.api.app import create_api
 from phasegate.api.resources import COLLECTIONS, Collection
+from phasegate.api.types import NO_NUL, NOT_BLANK
 from phasegate.services import builds, phases, products
-from phasegate.services.crud import SYSTEM_COLUMNS, Resource
+from phasegate.services.crud import SYSTEM_COLUMNS, TEXT_MAX_LENGTH, Resource
 
 RECORD_TYPES = [c.resource for c in COLLECTIONS]
 MAX_INT = 2**31 - 1
@@ -111,9 +112,11 @@ def _input_problems(
     for name in set(properties) & set(fields) & set(columns):
         column = columns[name]
         value, nullable = _resolve(properties[name], json_schema)
-        expected = _expected_json(column, resource) | _expected_limits(column)
+        limits = _expected_limits(column, required=name in required)
+        expected = _expected_json(column, resource) | limits
         problems += _type_problems(schema, name, value, expected)
-        if nullable != (name not in required):
+        # Null is taken where the column holds it; elsewhere a left-out field gets the default.
+        if nullable != (name not in required and bool(column.nullable)):
             problems.append(f"{schema.__name__}.{name} nullable={nullable}, required={required}")
         problems += _doc_problems(schema, name, properties[name], column.doc)
     return problems
@@ -209,16 +212,19 @@ def _expected_json(column: Column[Any], resource: Resource[Any]) -> dict[str, An
     return {"type": "string"}
 
 
-def _expected_limits(column: Column[Any]) -> dict[str, Any]:
-    """The limits a request must keep to: the column's length, a 32-bit integer, a record id."""
+def _expected_limits(column: Column[Any], *, required: bool) -> dict[str, Any]:
+    """The limits a request must keep to: a record id, a 32-bit integer, or text within the
+    column's length (10,000 characters for Text), without NUL characters, not blank if required."""
     if column.foreign_keys:
         return {"minimum": 1, "maximum": MAX_INT}
     if isinstance(column.type, Integer):
         return {"minimum": -(2**31), "maximum": MAX_INT}
-    length = getattr(column.type, "length", None)
-    if isinstance(column.type, String) and not isinstance(column.type, SAEnum) and length:
-        return {"maxLength": length}
-    return {}
+    if not isinstance(column.type, String) or isinstance(column.type, SAEnum):
+        return {}
+    length = column.type.length or (TEXT_MAX_LENGTH if isinstance(column.type, Text) else None)
+    if required:
+        return {"maxLength": length, "minLength": 1, "pattern": NOT_BLANK}
+    return {"maxLength": length, "pattern": NO_NUL}
 
 
 @pytest.mark.parametrize("resource", RECORD_TYPES, ids=lambda r: r.name)
@@ -274,7 +280,7 @@ def test_computed_values_are_shown() -> None:
     record = products.REQUIREMENTS.model(
         id=1, product_id=1, key="R-1", title="t", description="", priority="must",
         source="customer", status="proposed", rice_reach=10.0, rice_impact=2.0,
-        rice_confidence=0.5, rice_effort=4.0, created_at=stamp, updated_at=stamp,
+        rice_confidence=0.5, rice_effort=4.0, created_at=stamp, updated_at=stamp, version=1,
     )  # fmt: skip
     shown = out.from_record(record).model_dump()
     assert shown["rice_score"] == pytest.approx(2.5)  # 10 x 2 x 0.5 / 4
