@@ -136,3 +136,18 @@ def test_a_change_between_the_check_and_the_write_is_412(
     response = client.patch(url, json={"owner": "bob"}, headers={"If-Match": current})
     assert_error(response, 412, "precondition_failed", "If-Match")
     assert client.get(url).json()["owner"] == "ann"
+
+
+def test_a_gate_decision_moves_the_product_to_a_new_version(
+    client: TestClient, world: World
+) -> None:
+    read = client.get("/products/AQM")
+    decided = client.post(
+        "/products/AQM/gate-decisions", json={"to_phase": "pilot", "outcome": "go"}
+    )
+    assert decided.status_code == 201, decided.text
+    assert client.get("/products/AQM").headers["etag"] != read.headers["etag"]
+    stale = client.patch(
+        "/products/AQM", json={"name": "x"}, headers={"If-Match": read.headers["etag"]}
+    )
+    assert_error(stale, 412, "precondition_failed")
