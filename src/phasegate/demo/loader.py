@@ -285,6 +285,7 @@ class _Loader:
                 decided_by=gate.decided_by,
                 rationale=gate.rationale,
                 decided_at=gate.decided_at,
+                actor=ACTOR,
             )
             self._advance()
 
