@@ -384,3 +384,16 @@ def test_record_ids_are_ascii_digits_only(uow: UnitOfWork) -> None:
     ):
         with pytest.raises(NotFound):
             products.resolve_product(uow, ref)
+
+
+@pytest.mark.parametrize("text", ["bad\x00name", "bad\ud800name"])
+def test_unstorable_text_is_refused_by_the_service(uow: UnitOfWork, text: str) -> None:
+    """The CLI and the demo reach the services without the API's checks: the service refuses."""
+    with pytest.raises(InvalidInput) as caught:
+        crud.create(uow, products.PRODUCTS, {"key": "TX-1", "name": text}, actor="test")
+    assert [f.loc for f in caught.value.fields] == ["name"]
+
+
+def test_offset_is_bounded_by_the_service(uow: UnitOfWork) -> None:
+    with pytest.raises(InvalidInput, match="offset"):
+        crud.list_page(uow, products.PRODUCTS, offset=2**31)

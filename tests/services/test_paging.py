@@ -7,6 +7,7 @@ import pytest
 from phasegate.domain.enums import Severity
 from phasegate.domain.errors import InvalidInput
 from phasegate.services.paging import (
+    MAX_OFFSET,
     MAX_PAGE,
     Page,
     check_page,
@@ -34,8 +35,11 @@ def test_page_limits() -> None:
     assert error.value.fields[0].loc == "limit"
     with pytest.raises(InvalidInput, match="limit"):
         check_page(MAX_PAGE + 1, 0)
-    with pytest.raises(InvalidInput, match="offset: -1 must not be negative"):
+    with pytest.raises(InvalidInput, match=r"offset: -1 is outside 0\.\.2147483647"):
         check_page(10, -1)
+    check_page(10, MAX_OFFSET)
+    with pytest.raises(InvalidInput, match="offset: 2147483648 is outside"):
+        check_page(10, MAX_OFFSET + 1)
 
 
 def test_enum_values_are_parsed_or_listed() -> None:

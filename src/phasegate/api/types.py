@@ -21,12 +21,15 @@ from pydantic import BeforeValidator, Field, GetCoreSchemaHandler, GetJsonSchema
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
+from phasegate.domain.text import unstorable_reason
+from phasegate.services import paging
+
 # Records are keyed by 32-bit integers (PostgreSQL's INTEGER); larger numbers name no record.
 MAX_ID = 2**31 - 1
 RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
-# No list holds more records than there are ids; both databases take any offset up to this.
-MAX_OFFSET = MAX_ID
+# The largest ``offset`` of a list: the services' bound, so the schema and the services agree.
+MAX_OFFSET = paging.MAX_OFFSET
 # The longest search text: ample for a word or a serial, short for every database's patterns.
 MAX_SEARCH = 200
 
@@ -39,15 +42,10 @@ NOT_BLANK = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85][^\x00]*$"
 
 def storable(value: str) -> str:
     """``value`` unchanged; an error when it holds a NUL character or a lone surrogate."""
-    if "\x00" in value:
-        raise PydanticCustomError("text_nul", "must not contain a NUL character (\\u0000)")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise PydanticCustomError(
-                "text_surrogate", "must be Unicode text; it holds a lone surrogate"
-            ) from None
+    reason = unstorable_reason(value)
+    if reason is not None:
+        kind = "text_nul" if "\x00" in value else "text_surrogate"
+        raise PydanticCustomError(kind, reason)
     return value
 
 

@@ -45,6 +45,7 @@ from phasegate.domain.errors import (
     PreconditionFailed,
     invalid,
 )
+from phasegate.domain.text import unstorable_reason
 from phasegate.services import audit
 from phasegate.services.paging import Page, check_page, parse_enum
 from phasegate.store.models import Base
@@ -285,6 +286,9 @@ def _to_list(name: str, value: Any, choices: type[enum.Enum] | None) -> list[str
 
 def _to_text(name: str, value: Any, length: int | None) -> str:
     text = str(value).strip() if not isinstance(value, enum.Enum) else value.value
+    reason = unstorable_reason(text)
+    if reason is not None:
+        raise invalid(name, reason)
     if length is not None and len(text) > length:
         raise invalid(name, f"is {len(text)} characters long; at most {length} allowed")
     return text

@@ -18,6 +18,8 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 
 MAX_PAGE = 500
+# No list holds more records than there are 32-bit ids; both databases take any offset up to this.
+MAX_OFFSET = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +59,11 @@ class Page(Generic[T]):
 
 
 def check_page(limit: int, offset: int) -> None:
-    """``InvalidInput`` unless ``1 <= limit <= MAX_PAGE`` and ``offset >= 0``."""
+    """``InvalidInput`` unless ``1 <= limit <= MAX_PAGE`` and ``0 <= offset <= MAX_OFFSET``."""
     if not 1 <= limit <= MAX_PAGE:
         raise invalid("limit", f"{limit} is outside 1..{MAX_PAGE}")
-    if offset < 0:
-        raise invalid("offset", f"{offset} must not be negative")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise invalid("offset", f"{offset} is outside 0..{MAX_OFFSET}")
 
 
 def parse_enum(enum: type[E], name: str, raw: object) -> E:

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from phasegate.domain.errors import FieldError, NotFound
+from phasegate.domain.text import storable
 from phasegate.services.crud import Computed, Resource
 from phasegate.store.models import Characteristic, Product, Requirement, Revision, Station
 from phasegate.store.uow import UnitOfWork
@@ -184,12 +185,3 @@ def resolve_product(uow: UnitOfWork, ref: str | int) -> Product:
         if isinstance(ref, int):
             raise NotFound(f"product {ref} does not exist")
     return product_by_key(uow, str(ref))
-
-
-def storable(text: str) -> bool:
-    """Whether ``text`` can be sent to the database: no NUL character, no lone surrogate."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text

@@ -12,8 +12,8 @@ from pydantic_core import PydanticCustomError
 from starlette.responses import RedirectResponse, Response
 
 from phasegate.domain.errors import invalid
+from phasegate.domain.text import storable
 from phasegate.services.paging import Page
-from phasegate.services.products import storable
 from phasegate.services.read.build import UnitRow, build_overview, build_units
 from phasegate.services.read.feedback import product_feedback
 from phasegate.services.read.findings import product_findings

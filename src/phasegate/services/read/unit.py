@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from phasegate.domain.enums import Allocation, Disposition, Outcome, Phase, Severity, UnitStatus
 from phasegate.domain.errors import FieldError, InvalidInput, NotFound
-from phasegate.services.products import product_by_key, storable
+from phasegate.domain.text import storable
+from phasegate.services.products import product_by_key
 from phasegate.store.models import (
     Build,
     Defect,
