@@ -25,13 +25,13 @@ from phasegate.domain.text import unstorable_reason
 from phasegate.services import paging
 
 # Records are keyed by 32-bit integers (PostgreSQL's INTEGER); larger numbers name no record.
-MAX_ID = 2**31 - 1
+MAX_ID = paging.MAX_ID
 RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 # The largest ``offset`` of a list: the services' bound, so the schema and the services agree.
 MAX_OFFSET = paging.MAX_OFFSET
 # The longest search text: ample for a word or a serial, short for every database's patterns.
-MAX_SEARCH = 200
+MAX_SEARCH = paging.MAX_SEARCH
 
 # The schema's patterns (ECMA-262 regular expressions, which Python's ``re`` reads alike).
 NO_NUL = r"^[^\x00]*$"

@@ -18,8 +18,12 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 
 MAX_PAGE = 500
-# No list holds more records than there are 32-bit ids; both databases take any offset up to this.
-MAX_OFFSET = 2**31 - 1
+# Records are keyed by 32-bit integer columns: a larger id names no record.
+MAX_ID = 2**31 - 1
+# No list holds more records than there are ids; both databases take any offset up to this.
+MAX_OFFSET = MAX_ID
+# The longest search text: ample for a word or a serial, short enough for SQLite's patterns.
+MAX_SEARCH = 200
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from phasegate.domain.errors import FieldError, NotFound
 from phasegate.domain.text import storable
 from phasegate.services.crud import Computed, Resource
+from phasegate.services.paging import MAX_ID
 from phasegate.store.models import Characteristic, Product, Requirement, Revision, Station
 from phasegate.store.uow import UnitOfWork
 
@@ -176,7 +177,7 @@ def product_by_key(uow: UnitOfWork, key: str) -> Product:
 def resolve_product(uow: UnitOfWork, ref: str | int) -> Product:
     """A product by id (an int or ASCII digits) or by key."""
     if isinstance(ref, int) or RECORD_ID.fullmatch(ref):
-        if int(ref) >= 2**31:  # beyond any id; PostgreSQL would reject the comparison
+        if int(ref) > MAX_ID:  # beyond any id; PostgreSQL would reject the comparison
             raise NotFound(f"product {ref} does not exist")
         with uow:
             product = uow.session.get(Product, int(ref))

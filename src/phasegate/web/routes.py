@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from phasegate.domain.errors import invalid
 from phasegate.domain.text import storable
-from phasegate.services.paging import Page
+from phasegate.services.paging import MAX_ID, MAX_SEARCH, Page
 from phasegate.services.read.build import UnitRow, build_overview, build_units
 from phasegate.services.read.feedback import product_feedback
 from phasegate.services.read.findings import product_findings
@@ -27,9 +27,7 @@ from phasegate.web.rendering import is_htmx, render, url_with
 
 UNITS_PER_PAGE = 50
 ROWS_PER_PAGE = 25
-MAX_ID = 2**31 - 1  # record ids are 32-bit integer columns: a larger id names no record
 LAST_PAGE = 1_000_000  # far beyond any list; keeps every offset a small integer
-MAX_SEARCH = 200  # characters of a search text; longer patterns are refused by SQLite
 
 
 def _ascii_digits(value: object) -> object:
