@@ -310,7 +310,9 @@ class Unit(Versioned, Timestamped, Base):
     __tablename__ = "units"
     __table_args__ = (
         UniqueConstraint("product_id", "serial"),
-        Index("ix_units_build_id_status", "build_id", "status"),
+        # A build's unit list in serial order; its units counted by status and allocation.
+        Index("ix_units_build_id_serial", "build_id", "serial"),
+        Index("ix_units_build_id_status_allocation", "build_id", "status", "allocation"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -258,10 +258,11 @@ def _build_rows(uow: UnitOfWork, product_id: int, rev_code: Mapping[int, str]) -
         .outerjoin(Line, Line.id == Build.line_id)
         .where(Build.product_id == product_id)
     ).all()
+    # Counted by build, so each build's units are counted from an index on build_id alone.
     unit_counts = dict(
         uow.session.execute(
             select(Unit.build_id, func.count())
-            .where(Unit.product_id == product_id)
+            .where(Unit.build_id.in_(select(Build.id).where(Build.product_id == product_id)))
             .group_by(Unit.build_id)
         ).all()
     )
