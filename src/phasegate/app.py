@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from starlette.types import ASGIApp
 
 from phasegate import __version__
 from phasegate.config import Settings, get_settings
@@ -20,6 +21,16 @@ def uow_factory_for(engine: Engine) -> Callable[[], UnitOfWork]:
     return factory
 
 
+class PhasegateApp(FastAPI):
+    """The FastAPI application, its whole stack wrapped in the security headers: outside the
+    server-error handler too, so every answer carries them, a 500 included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        from phasegate.web.security import SecurityHeaders
+
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """The whole web application: ``/api/v1`` (JSON, OpenAPI) and the pages."""
     from phasegate.api.app import create_api
@@ -30,7 +41,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     db.require_current_schema(engine)
     uow_factory = uow_factory_for(engine)
 
-    app = FastAPI(
+    app = PhasegateApp(
         title="phasegate", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.settings = settings
