@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from html import escape
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
 
 from phasegate import __version__
 from phasegate.api import audit, gates, health, lines
@@ -22,6 +25,42 @@ version you read (412 otherwise). Request bodies are JSON (415 otherwise), at mo
 """
 
 
+# The docs page loads Swagger UI from the files the application serves under /static (vendored,
+# see web/static/VENDORED.md), so it works offline; no inline script, so the
+# Content-Security-Policy holds. The static files are the composition root's /static mount.
+STATIC = "/static"
+DOCS_PAGE = """\
+<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{title} · docs</title>
+  <link rel="icon" href="{static}/img/favicon.svg?v={version}" type="image/svg+xml">
+  <link rel="stylesheet" href="{static}/css/swagger-ui.css?v={version}">
+  <script src="{static}/js/swagger-ui-bundle.js?v={version}" defer></script>
+  <script src="{static}/js/api-docs.js?v={version}" defer></script>
+</head>
+<body>
+  <div id="swagger-ui" data-openapi-url="{openapi_url}"></div>
+</body>
+</html>
+"""
+
+
+def _docs_page(request: Request) -> HTMLResponse:
+    """Swagger UI over this API's OpenAPI document."""
+    api = request.app
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    page = DOCS_PAGE.format(
+        title=escape(api.title),
+        static=STATIC,
+        version=escape(api.version),
+        openapi_url=escape(root + api.openapi_url),
+    )
+    return HTMLResponse(page)
+
+
 def create_api() -> FastAPI:
     """The ``/api/v1`` application; the composition root sets ``state.uow_factory`` and
     ``state.settings``."""
@@ -29,10 +68,11 @@ def create_api() -> FastAPI:
         title="phasegate API",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # our own page below, with vendored assets
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    api.add_route("/docs", _docs_page, methods=["GET"], include_in_schema=False)  # a page
     install_error_handlers(api)
     api.add_middleware(RequestBodyCheck)
     api.include_router(health.router)
