@@ -290,25 +290,22 @@ def simulate_passes(rng: np.random.Generator, line: LinePlan, n: int) -> Passes:
     visit = first + second
     begin = UNIT_SPACING_S * np.arange(n)[:, None] + np.cumsum(visit, axis=1) - visit
     units, where = np.indices(fail.shape).reshape(2, -1)
-    again = fail.ravel()
-    order = np.lexsort(
-        (
-            np.concatenate([np.ones(units.size), np.full(again.sum(), 2)]),
-            np.concatenate([where, where[again]]),
-            np.concatenate([units, units[again]]),
-        )
-    )
+    again = fail.ravel()  # the (unit, station) cells visited a second time
 
     def both(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.concatenate([a.ravel(), b.ravel()[again]])[order]
+        """First attempts from ``a``, then second attempts from ``b``, in one column."""
+        return np.concatenate([a.ravel(), b.ravel()[again]])
 
+    unit, station = both(units, units), both(where, where)
+    attempt = both(np.ones(units.size, int), np.full(units.size, 2))
+    order = np.lexsort((attempt, station, unit))  # by unit, then station, then attempt
     return Passes(
-        unit=np.concatenate([units, units[again]])[order],
-        station=np.concatenate([where, where[again]])[order],
-        attempt=np.concatenate([np.ones(units.size, int), np.full(again.sum(), 2)])[order],
-        failed=np.concatenate([again, np.zeros(again.sum(), bool)])[order],
-        start_s=both(begin, begin + first),
-        end_s=both(begin + first, visit + begin),
+        unit=unit[order],
+        station=station[order],
+        attempt=attempt[order],
+        failed=both(again, np.zeros(units.size, bool))[order],
+        start_s=both(begin, begin + first)[order],
+        end_s=both(begin + first, begin + visit)[order],
     )
 
 
