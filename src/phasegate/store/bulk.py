@@ -211,6 +211,9 @@ def build_of_units(conn: Connection, unit_ids: Iterable[int]) -> dict[int, int]:
     return found
 
 
+Convert = Callable[[int, Any], Any]  # (row index, value) -> stored value
+
+
 def _prepare(
     spec: _Spec, rows: Sequence[Row], convert_dt: Callable[[Any], Any] | None
 ) -> list[tuple[Any, ...]]:
@@ -218,49 +221,54 @@ def _prepare(
 
     Raises ``InvalidInput`` naming the table, the row index and the column.
     """
-    enum_values = {
-        name: {m.value: m.value for m in cls} | {m: m.value for m in cls}
-        for name, cls in spec.enums.items()
-    }
+    # One plan per call: most columns need no conversion, so their cells cost no call.
+    plan = [
+        (name, spec.defaults.get(name, _null), _converter(spec, name, convert_dt))
+        for name in spec.columns
+    ]
     out: list[tuple[Any, ...]] = []
     for index, row in enumerate(rows):
-        missing = spec.required.difference(row)
-        if missing:
-            raise _bad_row(spec, index, sorted(missing)[0], "missing column")
-        values = [_cell(spec, index, row, name, enum_values, convert_dt) for name in spec.columns]
+        if not spec.required <= row.keys():
+            missing = sorted(spec.required.difference(row))[0]
+            raise _bad_row(spec, index, missing, "missing column")
+        values = []
+        for name, default, convert in plan:
+            value = row[name] if name in row else default()
+            if convert is not None and value is not None:
+                value = convert(index, value)
+            values.append(value)
         out.append(tuple(values))
     return out
 
 
-def _cell(
-    spec: _Spec,
-    index: int,
-    row: Row,
-    name: str,
-    enum_values: Mapping[str, Mapping[Any, str]],
-    convert_dt: Callable[[Any], Any] | None,
-) -> Any:
-    """One cell: given, defaulted or null; an enum as its value, a datetime checked for UTC."""
-    if name in row:
-        value = row[name]
-    elif name in spec.defaults:
-        value = spec.defaults[name]()
-    else:
-        value = None
-    if value is None:
-        return None
-    if name in enum_values:
-        try:
-            return enum_values[name][value]
-        except KeyError:
-            allowed = ", ".join(v for v in enum_values[name] if isinstance(v, str))
-            raise _bad_row(spec, index, name, f"{value!r} is not one of: {allowed}") from None
+def _null() -> None:
+    """The default of a column the model gives none: null."""
+    return None
+
+
+def _converter(spec: _Spec, name: str, convert_dt: Callable[[Any], Any] | None) -> Convert | None:
+    """How column ``name`` turns a given value into a stored one; ``None`` when as it is."""
+    if name in spec.enums:
+        cls = spec.enums[name]
+        stored = {m.value: m.value for m in cls} | {m: m.value for m in cls}
+        allowed = ", ".join(str(m.value) for m in cls)
+
+        def enum_value(index: int, value: Any) -> Any:
+            try:
+                return stored[value]
+            except (KeyError, TypeError):
+                raise _bad_row(spec, index, name, f"{value!r} is not one of: {allowed}") from None
+
+        return enum_value
     if name in spec.datetimes:
-        if not isinstance(value, dt.datetime) or value.tzinfo is None:
-            raise _bad_row(spec, index, name, f"{value!r} must be a timezone-aware datetime")
-        if convert_dt is not None:
-            return convert_dt(value)
-    return value
+
+        def utc_datetime(index: int, value: Any) -> Any:
+            if not isinstance(value, dt.datetime) or value.tzinfo is None:
+                raise _bad_row(spec, index, name, f"{value!r} must be a timezone-aware datetime")
+            return convert_dt(value) if convert_dt is not None else value
+
+        return utc_datetime
+    return None
 
 
 def _bad_row(spec: _Spec, index: int, column: str, reason: str) -> InvalidInput:
