@@ -25,13 +25,14 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
+import report
 from phasegate.demo import DemoSummary, load_demo
 from phasegate.store import bulk, db
 from phasegate.store.models import BuildCharacteristicStat, Measurement
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- demo:begin -->", "<!-- demo:end -->"
+DOC = report.DOC
+BEGIN, END = report.markers("demo")
 PG_ADMIN_URL = os.environ.get(
     "PHASEGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -172,18 +173,6 @@ def section(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text_block: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    current = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nMeasured, not asserted.\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        updated = head + text_block + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text_block + "\n"
-    DOC.write_text(updated)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repetitions", type=int, default=3)
@@ -240,7 +229,7 @@ def main() -> None:
     if args.no_write:
         print(section(results))
         return
-    write_section(section(results))
+    report.write_section("demo", section(results))
     print(f"wrote {DOC.relative_to(ROOT)}")
 
 

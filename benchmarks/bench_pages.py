@@ -49,6 +49,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
+import report
 from bench_demo import Postgres, cpu_model
 from phasegate.app import create_app
 from phasegate.config import Settings
@@ -91,8 +92,8 @@ from phasegate.store.uow import UnitOfWork
 from phasegate.web.routes import UNITS_PER_PAGE
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- pages:begin -->", "<!-- pages:end -->"
+DOC = report.DOC
+BEGIN, END = report.markers("pages")
 ACTOR = "benchmark"
 SEED = 20_261
 BIG_UNITS = 50_000
@@ -507,8 +508,8 @@ def add_big_build(engine: Engine, units: int, seed: int) -> LoadResult:
     )
     volume, generate_s = big_volume(line, units, seed)
     started = time.perf_counter()
-    report = record_build_volume(uow, build.id, volume, actor=ACTOR)
-    return LoadResult(build.id, report, generate_s, time.perf_counter() - started)
+    stored = record_build_volume(uow, build.id, volume, actor=ACTOR)
+    return LoadResult(build.id, stored, generate_s, time.perf_counter() - started)
 
 
 # --------------------------------------------------------------------------------------------
@@ -800,17 +801,6 @@ def section(results: Mapping[str, Any], backends: Sequence[BackendResult]) -> st
     return "\n".join(lines)
 
 
-def write_section(block: str) -> None:
-    current = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nMeasured, not asserted.\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        updated = head + block + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(updated)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -862,7 +852,7 @@ def main() -> None:
     if args.no_write:
         print(block)
         return
-    write_section(block)
+    report.write_section("pages", block)
     print(f"wrote {DOC.relative_to(ROOT)}")
 
 

@@ -28,9 +28,11 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+import report
+
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- stats:begin -->", "<!-- stats:end -->"
+DOC = report.DOC
+BEGIN, END = report.markers("stats")
 N_SUB = 5
 LSL, USL = 6.0, 14.0
 SEED = 20261125
@@ -372,18 +374,6 @@ def render(n: int, base_t: float, pg_t: float, base: dict, pg: dict, peers: list
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -408,7 +398,7 @@ def main() -> None:
     section = render(args.n, base_t, pg_t, base, pg, peers)
     print(section)
     if not args.no_write:
-        write_section(section)
+        report.write_section("stats", section)
 
 
 if __name__ == "__main__":

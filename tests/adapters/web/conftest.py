@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import uvicorn
@@ -107,6 +108,33 @@ def serve(app: FastAPI) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def live_url(site: Site) -> Iterator[str]:
     yield from serve(site.app)
+
+
+@contextmanager
+def watched_tab(browser: Any, live_url: str, *, init_script: str | None = None) -> Iterator[Any]:
+    """A new tab that collects page errors and console errors in ``tab.problems``.
+
+    When the block ends, every request the tab made must have gone to ``live_url``'s server:
+    the pages work offline.
+    """
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    if init_script is not None:
+        context.add_init_script(init_script)
+    tab = context.new_page()
+    problems: list[str] = []
+    hosts: set[str] = set()
+    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    tab.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
+        ),
+    )
+    tab.on("request", lambda request: hosts.add(urlparse(request.url).netloc))
+    tab.problems = problems
+    yield tab
+    context.close()
+    assert hosts <= {urlparse(live_url).netloc}, hosts
 
 
 @pytest.fixture(scope="module")

@@ -8,35 +8,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.adapters.web.conftest import Site
+from tests.adapters.web.conftest import Site, watched_tab
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def page(browser: Any, live_url: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    tab = context.new_page()
-    problems: list[str] = []
-    hosts: set[str] = set()
-    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    tab.on(
-        "console",
-        lambda msg: (
-            problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
-        ),
-    )
-    tab.on("request", lambda request: hosts.add(urlparse(request.url).netloc))
-    tab.problems = problems
-    yield tab
-    context.close()
-    # The pages work offline: every request went to our own server.
-    assert hosts <= {urlparse(live_url).netloc}, hosts
+    with watched_tab(browser, live_url) as tab:
+        yield tab
 
 
 def test_portfolio_and_product_page(page: Any, live_url: str, artifacts: Path) -> None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 
-from tests.adapters.web.conftest import Site
+from tests.adapters.web.conftest import Site, watched_tab
 
 pytestmark = pytest.mark.browser
 
@@ -32,23 +31,8 @@ document.addEventListener("securitypolicyviolation", function (e) {
 
 @pytest.fixture
 def tab(browser: Any, live_url: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.add_init_script(RECORD_VIOLATIONS)
-    page = context.new_page()
-    problems: list[str] = []
-    hosts: set[str] = set()
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda msg: (
-            problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
-        ),
-    )
-    page.on("request", lambda request: hosts.add(urlparse(request.url).netloc))
-    page.problems = problems
-    yield page
-    context.close()
-    assert hosts <= {urlparse(live_url).netloc}, hosts  # nothing fetched from elsewhere
+    with watched_tab(browser, live_url, init_script=RECORD_VIOLATIONS) as page:
+        yield page
 
 
 def _open(tab: Any, url: str) -> None:
