@@ -11,9 +11,7 @@ instead with ``--no-write``).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -36,16 +34,6 @@ BEGIN, END = report.markers("demo")
 PG_ADMIN_URL = os.environ.get(
     "PHASEGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def fresh_sqlite(folder: Path) -> Engine:
@@ -182,11 +170,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     results: dict[str, Any] = {
-        "date": dt.date.today().isoformat(),
-        "nproc": os.cpu_count(),
-        "cpu": cpu_model(),
-        "python": platform.python_version(),
-        "platform": platform.platform(terse=True),
+        **report.machine(),
         "repetitions": args.repetitions,
         "loads": {},
         "baseline": {},

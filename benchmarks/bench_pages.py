@@ -32,8 +32,6 @@ import dataclasses
 import datetime as dt
 import functools
 import math
-import os
-import platform
 import re
 import sqlite3
 import statistics
@@ -50,7 +48,7 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 import report
-from bench_demo import Postgres, cpu_model
+from bench_demo import Postgres
 from phasegate.app import create_app
 from phasegate.config import Settings
 from phasegate.demo import load_demo
@@ -814,11 +812,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     results: dict[str, Any] = {
-        "date": dt.date.today().isoformat(),
-        "nproc": os.cpu_count(),
-        "cpu": cpu_model(),
-        "python": platform.python_version(),
-        "platform": platform.platform(terse=True),
+        **report.machine(),
         "units": args.units,
         "repetitions": args.repetitions,
         "seed": args.seed,
