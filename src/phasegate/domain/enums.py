@@ -220,3 +220,7 @@ class AuditAction(_Labelled):
     DELETE = "delete"
     DECISION = "decision"
     IMPORT = "import"
+    LOGIN = "login"
+    LOGOUT = "logout"
+    LOGIN_FAILED = "login_failed"
+    REVOKE = "revoke"

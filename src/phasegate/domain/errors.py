@@ -80,3 +80,21 @@ class ConfigurationError(PhasegateError):
 def invalid(loc: str, message: str) -> InvalidInput:
     """Shorthand for an ``InvalidInput`` about a single field."""
     return InvalidInput(f"{loc}: {message}", [FieldError(loc, message)])
+
+
+class Unauthenticated(PhasegateError):
+    """Nobody is signed in, or the credentials given are wrong, expired or revoked."""
+
+    kind = "unauthenticated"
+
+
+class Forbidden(PhasegateError):
+    """The signed-in user's role (or the token's scope) does not allow this action."""
+
+    kind = "forbidden"
+
+
+class TooManyAttempts(PhasegateError):
+    """Too many failed sign-ins: the account or the address is locked out for a while."""
+
+    kind = "too_many_attempts"

@@ -45,8 +45,10 @@ from phasegate.domain.errors import (
     PreconditionFailed,
     invalid,
 )
+from phasegate.domain.policy import Action, Kind, Principal
 from phasegate.domain.text import unstorable_reason
 from phasegate.services import audit
+from phasegate.services.access import authorize, is_visible, require_visible, scoped
 from phasegate.services.paging import Page, check_page, parse_enum
 from phasegate.store.models import Base
 from phasegate.store.search import contains_text
@@ -140,6 +142,11 @@ class Resource(Generic[M]):
     order_by: tuple[str, ...] = ("id",)
     check: Callable[[UnitOfWork, M], list[FieldError]] | None = None
     describe: Callable[[M], str] = field(default=lambda obj: f"#{obj.id}")
+
+    @property
+    def kind(self) -> Kind:
+        """The kind of record the policy table names this type by."""
+        return Kind(self.name)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -322,12 +329,12 @@ def _combine(resource: Resource[Any], errors: list[FieldError]) -> InvalidInput:
     return InvalidInput(f"invalid {resource.name}: {detail}", errors)
 
 
-def _validate(uow: UnitOfWork, resource: Resource[M], obj: M) -> None:
+def _validate(uow: UnitOfWork, resource: Resource[M], obj: M, actor: Principal) -> None:
     """Required fields, references and business rules (``InvalidInput``), then unique keys."""
     errors = [
         FieldError(n, "is required") for n in resource.required if getattr(obj, n) in (None, "")
     ]
-    errors += _reference_errors(uow, resource, obj)
+    errors += _reference_errors(uow, resource, obj, actor)
     if not errors and resource.check is not None:
         errors.extend(resource.check(uow, obj))
     if errors:
@@ -336,15 +343,18 @@ def _validate(uow: UnitOfWork, resource: Resource[M], obj: M) -> None:
         _check_unique(uow, resource, obj, key)
 
 
-def _reference_errors(uow: UnitOfWork, resource: Resource[M], obj: M) -> list[FieldError]:
-    """Each reference names an existing record, of the same product where both have one."""
+def _reference_errors(
+    uow: UnitOfWork, resource: Resource[M], obj: M, actor: Principal
+) -> list[FieldError]:
+    """Each reference names an existing record the actor can see, of the same product where
+    both have one. A record outside a partner user's scope is answered as not existing."""
     errors = []
     for name, target in resource.references.items():
         ref_id = getattr(obj, name)
         if ref_id is None:
             continue
         ref = uow.session.get(target, ref_id)
-        if ref is None:
+        if ref is None or not is_visible(uow, actor, target, ref_id):
             errors.append(FieldError(name, f"{target.__tablename__} {ref_id} does not exist"))
         elif _of_another_product(ref, obj):
             errors.append(
@@ -394,17 +404,20 @@ def _flush(uow: UnitOfWork, resource: Resource[Any]) -> None:
         raise Conflict(f"the {resource.name} was changed meanwhile; read it again") from error
 
 
-def create(uow: UnitOfWork, resource: Resource[M], data: Mapping[str, Any], *, actor: str) -> M:
+def create(
+    uow: UnitOfWork, resource: Resource[M], data: Mapping[str, Any], *, actor: Principal
+) -> M:
     """Validate ``data``, insert the record (at version 1), audit it and commit."""
+    authorize(actor, Action.CREATE, resource.kind)
     with uow.write():
         values = _clean(resource, data, resource.fields)
         obj = resource.model(**values)
-        _validate(uow, resource, obj)
+        _validate(uow, resource, obj, actor)
         uow.session.add(obj)
         _flush(uow, resource)
         audit.record(
             uow,
-            actor=actor,
+            actor=actor.name,
             action=AuditAction.CREATE,
             obj=obj,
             before=None,
@@ -421,7 +434,7 @@ def update(
     ident: int,
     data: Mapping[str, Any],
     *,
-    actor: str,
+    actor: Principal,
     expected_version: int | None = None,
 ) -> M:
     """Apply a partial update, audit the changed fields and commit; a change raises the version.
@@ -429,10 +442,12 @@ def update(
     The record is read under the write lock (``UnitOfWork.write``, ``get(lock=True)``), so
     concurrent updates apply one after the other and each audit event's ``before`` is the state
     its change was applied to. With ``expected_version``, a record at another version is left
-    as it is: ``PreconditionFailed``.
+    as it is: ``PreconditionFailed``. A record outside a partner user's scope is ``NotFound``.
     """
+    authorize(actor, Action.UPDATE, resource.kind)
     with uow.write():
         obj = uow.get(resource.model, ident, label=resource.name, lock=True)
+        require_visible(uow, actor, obj, label=resource.name)
         values = _clean(resource, data, resource.updatable)
         _check_version(resource, obj, expected_version)
         before = audit.snapshot(obj)
@@ -441,13 +456,13 @@ def update(
         with uow.session.no_autoflush:
             for key, value in values.items():
                 setattr(obj, key, value)
-            _validate(uow, resource, obj)
+            _validate(uow, resource, obj, actor)
         _flush(uow, resource)
         after = audit.snapshot(obj)
         if any(before.get(k) != after.get(k) for k in values):
             audit.record(
                 uow,
-                actor=actor,
+                actor=actor.name,
                 action=AuditAction.UPDATE,
                 obj=obj,
                 before=before,
@@ -467,11 +482,14 @@ def _check_version(resource: Resource[Any], obj: Any, expected: int | None) -> N
         )
 
 
-def get(uow: UnitOfWork, resource: Resource[M], ident: int) -> M:
+def get(uow: UnitOfWork, resource: Resource[M], ident: int, *, actor: Principal) -> M:
+    """One record the actor may read; ``NotFound`` when it is not there or outside the scope."""
+    authorize(actor, Action.READ, resource.kind)
     with uow:
         obj = uow.session.get(resource.model, ident)
         if obj is None:
             raise NotFound(f"{resource.name} {ident} does not exist")
+        require_visible(uow, actor, obj, label=resource.name)
         return obj
 
 
@@ -479,6 +497,7 @@ def list_page(
     uow: UnitOfWork,
     resource: Resource[M],
     *,
+    actor: Principal,
     filters: Mapping[str, Any] | None = None,
     q: str | None = None,
     limit: int = 50,
@@ -487,11 +506,13 @@ def list_page(
     """One page of records matching equality ``filters`` and a text search ``q``.
 
     ``q`` is found literally (``%`` and ``_`` are no wildcards) in any of the ``search``
-    columns, whatever the case, the same way on every backend.
+    columns, whatever the case, the same way on every backend. A partner user sees only the
+    records in its scope.
     """
+    authorize(actor, Action.READ, resource.kind)
     check_page(limit, offset)
     model: Any = resource.model
-    stmt = select(model)
+    stmt = scoped(select(model), actor, model)
     given = {k: v for k, v in (filters or {}).items() if v is not None}
     unknown = [k for k in given if k not in resource.filters]
     if unknown:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from phasegate.domain.policy import Principal
 from phasegate.services import crud
 from phasegate.services.builds import LINES, STATIONS
 from phasegate.services.paging import Page
@@ -10,11 +11,11 @@ from phasegate.store.uow import UnitOfWork
 
 
 def list_stations(
-    uow: UnitOfWork, line_id: int, *, limit: int = 50, offset: int = 0
+    uow: UnitOfWork, line_id: int, *, actor: Principal, limit: int = 50, offset: int = 0
 ) -> Page[Station]:
     """One page of the stations of line ``line_id`` by sequence; ``NotFound`` for no such line."""
     with uow:
-        crud.get(uow, LINES, line_id)
+        crud.get(uow, LINES, line_id, actor=actor)
         return crud.list_page(
-            uow, STATIONS, filters={"line_id": line_id}, limit=limit, offset=offset
+            uow, STATIONS, actor=actor, filters={"line_id": line_id}, limit=limit, offset=offset
         )

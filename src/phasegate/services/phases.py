@@ -12,7 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from phasegate.domain.enums import AuditAction, GateOutcome, Phase
 from phasegate.domain.errors import Conflict, FieldError, InvalidInput
 from phasegate.domain.phases import check_gate_sequence, lets_product_in, needs_rationale
+from phasegate.domain.policy import Action, Kind, Principal
 from phasegate.services import audit
+from phasegate.services.access import authorize
 from phasegate.services.crud import Resource
 from phasegate.services.paging import parse_enum
 from phasegate.services.products import resolve_product
@@ -55,10 +57,9 @@ def record_gate_decision(
     *,
     to_phase: Phase | str,
     outcome: GateOutcome | str,
-    decided_by: str,
     rationale: str,
     decided_at: dt.datetime | None = None,
-    actor: str | None = None,
+    actor: Principal,
 ) -> GateDecision:
     """Record the decision at the gate into ``to_phase``; go or conditional go moves the product.
 
@@ -66,15 +67,15 @@ def record_gate_decision(
     in ``rationale``. The gate must be the product's next one (``GateBlocked``) and not passed
     yet (``Conflict``, also for all but one of concurrent decisions at one gate: the product is
     read under the write lock, its phase changes only from the phase the decision was taken in,
-    and the database keeps one go or conditional go per gate). ``decided_by`` is who decided,
-    kept in the decision and its audit event; ``actor`` is who records it, the audit event's
-    actor (by default ``decided_by``).
+    and the database keeps one go or conditional go per gate). The deciding user is ``actor``,
+    whose role must allow deciding gates: the decision and its audit event name them.
     """
+    authorize(actor, Action.DECIDE_GATE, Kind.GATE_DECISION)
     target = parse_enum(Phase, "to_phase", to_phase)
     verdict = parse_enum(GateOutcome, "outcome", outcome)
-    _check_decision(verdict, decided_by, rationale)
+    _check_decision(verdict, rationale)
     with uow.write():
-        item = uow.get(Product, resolve_product(uow, product).id, lock=True)
+        item = uow.get(Product, resolve_product(uow, product, actor=actor).id, lock=True)
         _check_not_passed(uow, item, target)
         check_gate_sequence(item.key, item.phase, target)
         decision = GateDecision(
@@ -82,21 +83,16 @@ def record_gate_decision(
             from_phase=item.phase,
             to_phase=target,
             outcome=verdict,
-            decided_by=decided_by.strip(),
+            decided_by=actor.name,
             rationale=rationale.strip(),
             decided_at=decided_at or dt.datetime.now(dt.UTC),
         )
-        _apply(uow, item, decision, actor=(actor or "").strip() or decision.decided_by)
+        _apply(uow, item, decision, actor=actor.name)
         uow.commit()
         return decision
 
 
-def _check_decision(verdict: GateOutcome, decided_by: str, rationale: str) -> None:
-    if not decided_by.strip():
-        raise InvalidInput(
-            "decided_by: a gate decision needs the name of who decided",
-            [FieldError("decided_by", "is required")],
-        )
+def _check_decision(verdict: GateOutcome, rationale: str) -> None:
     if needs_rationale(verdict) and not rationale.strip():
         raise InvalidInput(
             f"rationale: a {verdict.label.lower()} decision needs a written reason",
@@ -167,9 +163,10 @@ def _decided_meanwhile(decision: GateDecision, item: Product) -> Conflict:
     )
 
 
-def gate_history(uow: UnitOfWork, product: str | int) -> list[GateDecision]:
+def gate_history(uow: UnitOfWork, product: str | int, *, actor: Principal) -> list[GateDecision]:
+    authorize(actor, Action.READ, Kind.GATE_DECISION)
     with uow:
-        item = resolve_product(uow, product)
+        item = resolve_product(uow, product, actor=actor)
         return list(uow.session.scalars(decisions_of(item.id)))
 
 

@@ -7,7 +7,9 @@ import re
 from sqlalchemy import func, select
 
 from phasegate.domain.errors import FieldError, NotFound
+from phasegate.domain.policy import Action, Kind, Principal
 from phasegate.domain.text import storable
+from phasegate.services.access import authorize, is_visible, scoped
 from phasegate.services.crud import Computed, Resource
 from phasegate.services.paging import MAX_ID
 from phasegate.store.models import Characteristic, Product, Requirement, Revision, Station
@@ -161,28 +163,31 @@ CHARACTERISTICS = Resource(
 )
 
 
-def product_by_key(uow: UnitOfWork, key: str) -> Product:
-    """The product with this key, whatever its case, or ``NotFound``."""
+def product_by_key(uow: UnitOfWork, key: str, *, actor: Principal) -> Product:
+    """The product with this key, whatever its case, or ``NotFound`` (also when it lies
+    outside a partner user's scope)."""
+    authorize(actor, Action.READ, Kind.PRODUCT)
     if not storable(key):  # no key holds such text, and the database would refuse it
         raise NotFound(f"product {key!r} does not exist")
     with uow:
         # lower() on both sides, as the unique index on keys compares them.
         stmt = select(Product).where(func.lower(Product.key) == func.lower(key))
-        product = uow.session.scalar(stmt)
+        product = uow.session.scalar(scoped(stmt, actor, Product))
         if product is None:
             raise NotFound(f"product {key!r} does not exist")
         return product
 
 
-def resolve_product(uow: UnitOfWork, ref: str | int) -> Product:
-    """A product by id (an int or ASCII digits) or by key."""
+def resolve_product(uow: UnitOfWork, ref: str | int, *, actor: Principal) -> Product:
+    """A product by id (an int or ASCII digits) or by key, that ``actor`` may read."""
+    authorize(actor, Action.READ, Kind.PRODUCT)
     if isinstance(ref, int) or RECORD_ID.fullmatch(ref):
         if int(ref) > MAX_ID:  # beyond any id; PostgreSQL would reject the comparison
             raise NotFound(f"product {ref} does not exist")
         with uow:
             product = uow.session.get(Product, int(ref))
-            if product is not None:
+            if product is not None and is_visible(uow, actor, Product, product.id):
                 return product
         if isinstance(ref, int):
             raise NotFound(f"product {ref} does not exist")
-    return product_by_key(uow, str(ref))
+    return product_by_key(uow, str(ref), actor=actor)

@@ -37,7 +37,9 @@ from phasegate.domain.enums import (
     UnitStatus,
 )
 from phasegate.domain.errors import FieldError, InvalidInput
+from phasegate.domain.policy import Action, Kind, Principal
 from phasegate.services import audit
+from phasegate.services.access import authorize, require_visible
 from phasegate.store import bulk
 from phasegate.store.models import Build, Characteristic, DefectCode, Station
 from phasegate.store.uow import UnitOfWork
@@ -169,7 +171,7 @@ def record_build_volume(
     build_id: int,
     volume: BuildVolume,
     *,
-    actor: str,
+    actor: Principal,
     batch_units: int = DEFAULT_BATCH_UNITS,
     progress: Progress | None = None,
 ) -> VolumeReport:
@@ -180,17 +182,20 @@ def record_build_volume(
     uow : the unit of work; this function opens and commits it.
     build_id : the build the units belong to (their product is the build's).
     volume : the records; see the module docstring for how they refer to each other.
-    actor : who imports, for the audit trail.
+    actor : who imports: their role must allow ingesting test data, a partner user only into
+        its own builds; named in the audit trail.
     batch_units : units per bulk round trip, with their passes, runs and defects.
     progress : called after each round trip with the rows stored so far by this call.
 
     Raises ``NotFound`` when the build does not exist and ``InvalidInput`` naming the record
     and field when a reference does not resolve or the bulk path rejects a row.
     """
+    authorize(actor, Action.INGEST, Kind.TEST_DATA)
     if batch_units < 1:
         raise _bad("batch_units", f"must be at least 1, not {batch_units}")
     with uow.write():
         build = uow.get(Build, build_id, label="build")
+        require_visible(uow, actor, build, label="build")
         refs = _resolve(uow.session, build, volume)
         conn = uow.session.connection()
         stored = 0
@@ -199,7 +204,7 @@ def record_build_volume(
             if progress is not None:
                 progress(stored)
         report = VolumeReport.of(build.code, volume)
-        _audit(uow, build, report, actor)
+        _audit(uow, build, report, actor.name)
         uow.commit()
     return report
 

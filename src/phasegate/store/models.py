@@ -62,6 +62,7 @@ from phasegate.domain.enums import (
     Technique,
     UnitStatus,
 )
+from phasegate.domain.policy import Role
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -544,3 +545,65 @@ class AuditEvent(Base):
     summary: Mapped[str] = mapped_column(String(400), default="")
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class User(Versioned, Timestamped, Base):
+    """A person (or a station's service account) who signs in or holds API tokens.
+
+    ``password_hash`` is an Argon2 hash (none for an account that only holds tokens);
+    ``failed_logins`` and ``locked_until`` lock the account out for a while after repeated
+    failed sign-ins. A partner user belongs to one partner and sees only its builds.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(
+        String(80), unique=True, doc="Sign-in name: printable ASCII, no spaces; any case."
+    )
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[Role] = enum_column(Role)
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id"), doc="The partner a partner user works for."
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+Index("uq_users_lower_name", func.lower(User.name), unique=True)
+
+
+class ApiToken(Base):
+    """A bearer token for the API. Only its SHA-256 digest is stored; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    prefix: Mapped[str] = mapped_column(String(24), doc="The token's first characters, to tell it.")
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a signed random id; only its digest is stored, so
+    a copy of the table signs nobody in. Ended by logout, idle time or its absolute lifetime."""
+
+    __tablename__ = "web_sessions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    client: Mapped[str] = mapped_column(String(200), default="")

@@ -13,6 +13,8 @@ from sqlalchemy import Select, case, func, select
 
 from phasegate.domain.enums import Allocation, Outcome, Phase, UnitStatus
 from phasegate.domain.errors import NotFound
+from phasegate.domain.policy import Action, Kind, Principal
+from phasegate.services.access import authorize, scoped
 from phasegate.services.paging import Page, check_page, parse_optional_enum
 from phasegate.services.read.product import BuildRow, build_fields
 from phasegate.services.read.rows import OPEN_FINDING_STATUSES, Tally
@@ -122,10 +124,11 @@ class BuildOverview:
         return sum(1 for c in self.characteristics if c.met)
 
 
-def build_overview(uow: UnitOfWork, build_id: int) -> BuildOverview:
+def build_overview(uow: UnitOfWork, build_id: int, *, actor: Principal) -> BuildOverview:
     """Everything the build page shows except the unit list (see ``build_units``)."""
+    authorize(actor, Action.READ, Kind.BUILD)
     with uow:
-        build, product, revision, partner, line = _build(uow, build_id)
+        build, product, revision, partner, line = _build(uow, build_id, actor)
         statuses, allocations = _unit_counts(uow, build_id)
         by_status = Tally.of(UnitStatus, statuses)
         stations = _stations(uow, build)
@@ -165,16 +168,18 @@ def build_overview(uow: UnitOfWork, build_id: int) -> BuildOverview:
         )
 
 
-def _build(uow: UnitOfWork, build_id: int) -> Any:
-    """The build with its product, revision code, partner and line names, or ``NotFound``."""
-    row = uow.session.execute(
+def _build(uow: UnitOfWork, build_id: int, actor: Principal) -> Any:
+    """The build with its product, revision code, partner and line names, or ``NotFound``
+    (also for a build outside a partner user's scope)."""
+    stmt = (
         select(Build, Product, Revision.code, Partner.name, Line.name)
         .join(Product, Product.id == Build.product_id)
         .join(Revision, Revision.id == Build.revision_id)
         .outerjoin(Partner, Partner.id == Build.partner_id)
         .outerjoin(Line, Line.id == Build.line_id)
         .where(Build.id == build_id)
-    ).first()
+    )
+    row = uow.session.execute(scoped(stmt, actor, Build)).first()
     if row is None:
         raise NotFound(f"build {build_id} does not exist")
     return row
@@ -267,6 +272,7 @@ def build_units(
     uow: UnitOfWork,
     build_id: int,
     *,
+    actor: Principal,
     status: UnitStatus | str | None = None,
     allocation: Allocation | str | None = None,
     q: str | None = None,
@@ -274,14 +280,19 @@ def build_units(
     offset: int = 0,
 ) -> Page[UnitRow]:
     """A page of the build's units by serial, filtered by status, allocation and serial text."""
+    authorize(actor, Action.READ, Kind.UNIT)
     check_page(limit, offset)
     wanted_status = parse_optional_enum(UnitStatus, "status", status)
     wanted_allocation = parse_optional_enum(Allocation, "allocation", allocation)
     with uow:
         product_key = uow.session.scalar(
-            select(Product.key)
-            .join(Build, Build.product_id == Product.id)
-            .where(Build.id == build_id)
+            scoped(
+                select(Product.key)
+                .join(Build, Build.product_id == Product.id)
+                .where(Build.id == build_id),
+                actor,
+                Build,
+            )
         )
         if product_key is None:
             raise NotFound(f"build {build_id} does not exist")

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from phasegate.domain.enums import FeedbackSource
+from phasegate.domain.policy import Action, Kind, Principal
+from phasegate.services.access import authorize
 from phasegate.services.paging import Page, check_page
 from phasegate.services.products import product_by_key
 from phasegate.services.read.rows import revision_id
@@ -58,15 +60,17 @@ def product_feedback(
     uow: UnitOfWork,
     key: str,
     *,
+    actor: Principal,
     revision: str | None = None,
     rating: int | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page[FeedbackRow]:
     """A page of the product's feedback, newest first, optionally for one revision or rating."""
+    authorize(actor, Action.READ, Kind.FEEDBACK)
     check_page(limit, offset)
     with uow:
-        product = product_by_key(uow, key)
+        product = product_by_key(uow, key, actor=actor)
         stmt = select(Feedback).where(Feedback.product_id == product.id)
         if revision:
             stmt = stmt.where(Feedback.revision_id == revision_id(uow, product, revision))

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 
 from phasegate.domain.enums import FindingCategory, FindingStatus, Severity
+from phasegate.domain.policy import Action, Kind, Principal
+from phasegate.services.access import authorize, scoped
 from phasegate.services.paging import Page, check_page, parse_enum, parse_optional_enum
 from phasegate.services.products import product_by_key
 from phasegate.services.read.rows import OPEN_FINDING_STATUSES, revision_id
@@ -71,6 +73,7 @@ def product_findings(
     uow: UnitOfWork,
     key: str,
     *,
+    actor: Principal,
     severity: Severity | str | None = None,
     status: str | None = "open",
     revision: str | None = None,
@@ -80,13 +83,15 @@ def product_findings(
     """A page of the product's findings, most severe first.
 
     ``status`` is ``"open"`` (open, investigating or fixed but not verified), ``"all"``/``None``,
-    or one finding status.
+    or one finding status. A partner user sees the findings on its own builds only.
     """
+    authorize(actor, Action.READ, Kind.FINDING)
     check_page(limit, offset)
     wanted_severity = parse_optional_enum(Severity, "severity", severity)
     with uow:
-        product = product_by_key(uow, key)
-        stmt = _with_status(select(Finding).where(Finding.product_id == product.id), status)
+        product = product_by_key(uow, key, actor=actor)
+        mine = scoped(select(Finding).where(Finding.product_id == product.id), actor, Finding)
+        stmt = _with_status(mine, status)
         if wanted_severity is not None:
             stmt = stmt.where(Finding.severity == wanted_severity)
         if revision:

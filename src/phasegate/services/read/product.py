@@ -20,6 +20,8 @@ from phasegate.domain.enums import (
     Technique,
 )
 from phasegate.domain.phases import PhaseStep, phase_timeline
+from phasegate.domain.policy import Action, Kind, Principal
+from phasegate.services.access import authorize
 from phasegate.services.phases import Decision, decisions_of
 from phasegate.services.products import product_by_key
 from phasegate.services.read.feedback import FeedbackRow, feedback_rows, newest_first
@@ -189,10 +191,15 @@ class ProductOverview:
         return next((r for r in self.requirements if r.priority is Priority.MUST), None)
 
 
-def product_overview(uow: UnitOfWork, key: str) -> ProductOverview:
-    """Everything the product page shows, for the product with ``key`` (case-insensitive)."""
+def product_overview(uow: UnitOfWork, key: str, *, actor: Principal) -> ProductOverview:
+    """Everything the product page shows, for the product with ``key`` (case-insensitive).
+
+    The page shows the product's requirements, feedback, budget and gate decisions besides
+    its builds: a role that may not read requirements (a partner) may not read it.
+    """
+    authorize(actor, Action.READ, Kind.REQUIREMENT)
     with uow:
-        product = product_by_key(uow, key)
+        product = product_by_key(uow, key, actor=actor)
         pid = product.id
         revisions = _revisions(uow, pid)
         builds = _build_rows(uow, pid, {r.id: r.code for r in revisions})

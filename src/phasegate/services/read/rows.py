@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, select
 from phasegate.domain.enums import FindingStatus, Phase, Severity
 from phasegate.domain.errors import NotFound
 from phasegate.domain.phases import phases_reached
+from phasegate.domain.policy import Principal
 from phasegate.services.products import product_by_key
 from phasegate.store.models import BuildCharacteristicStat, Feedback, Finding, Product, Revision
 from phasegate.store.uow import UnitOfWork
@@ -148,10 +149,10 @@ def product_fields(product: Product) -> dict[str, Any]:
     }
 
 
-def product_summary(uow: UnitOfWork, key: str) -> ProductSummary:
+def product_summary(uow: UnitOfWork, key: str, *, actor: Principal) -> ProductSummary:
     """The product's own fields, for pages that list one kind of its records."""
     with uow:
-        return ProductSummary(**product_fields(product_by_key(uow, key)))
+        return ProductSummary(**product_fields(product_by_key(uow, key, actor=actor)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 
 from phasegate.domain.enums import Allocation, Disposition, Outcome, Phase, Severity, UnitStatus
 from phasegate.domain.errors import FieldError, InvalidInput, NotFound
+from phasegate.domain.policy import Action, Kind, Principal
 from phasegate.domain.text import storable
+from phasegate.services.access import authorize, scoped
 from phasegate.services.products import product_by_key
 from phasegate.store.models import (
     Build,
@@ -139,17 +141,21 @@ class UnitHistory(UnitSummary):
         return sum(p.duration_s or 0.0 for p in self.passes)
 
 
-def unit_history(uow: UnitOfWork, serial: str, product: str | None = None) -> UnitHistory:
+def unit_history(
+    uow: UnitOfWork, serial: str, product: str | None = None, *, actor: Principal
+) -> UnitHistory:
     """The unit with ``serial`` and everything that happened to it.
 
     Serials are unique within a product; when the same serial exists in several products,
     ``product`` (a key) says which one, otherwise ``InvalidInput`` lists the candidates.
     """
+    authorize(actor, Action.READ, Kind.UNIT)
+    authorize(actor, Action.READ, Kind.TEST_DATA)
     serial = serial.strip()
     if not serial:
         raise InvalidInput("serial: must not be empty", [FieldError("serial", "is required")])
     with uow:
-        unit = _find_unit(uow, serial, product)
+        unit = _find_unit(uow, serial, product, actor)
         build, prod, revision = uow.session.execute(
             select(Build, Product, Revision.code)
             .join(Product, Product.id == Build.product_id)
@@ -175,7 +181,7 @@ def unit_history(uow: UnitOfWork, serial: str, product: str | None = None) -> Un
         )
 
 
-def _find_unit(uow: UnitOfWork, serial: str, product: str | None) -> Unit:
+def _find_unit(uow: UnitOfWork, serial: str, product: str | None, actor: Principal) -> Unit:
     """The one unit with ``serial`` (in ``product`` when given), or the error that says why not.
 
     Serials are compared whatever their case, as their unique index compares them.
@@ -185,17 +191,21 @@ def _find_unit(uow: UnitOfWork, serial: str, product: str | None) -> Unit:
         raise NotFound(f"no unit with serial {serial!r}")
     if product and not storable(product):
         raise NotFound(f"product {product!r} does not exist")
-    stmt = (
+    stmt = scoped(
         select(Unit, Product.key)
         .join(Product, Product.id == Unit.product_id)
-        .where(func.lower(Unit.serial) == func.lower(serial))
+        .where(func.lower(Unit.serial) == func.lower(serial)),
+        actor,
+        Unit,
     )
     if product:
         stmt = stmt.where(func.lower(Product.key) == func.lower(product))
     matches = uow.session.execute(stmt.order_by(Product.key)).all()
     if not matches:
         if product:
-            product_by_key(uow, product)  # a NotFound naming the product if it is the problem
+            product_by_key(
+                uow, product, actor=actor
+            )  # a NotFound naming the product if it is the problem
             raise NotFound(f"product {product} has no unit with serial {serial!r}")
         raise NotFound(f"no unit with serial {serial!r}")
     if len(matches) > 1:
