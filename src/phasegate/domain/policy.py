@@ -195,3 +195,24 @@ class Principal:
 
 SYSTEM = Principal(name="system", role=Role.ADMIN)
 """The product itself acting: migrations, the demo loader, maintenance commands."""
+
+
+# Each route of the API and the pages declares what it needs, in its OpenAPI extension
+# ``x-permission``: ``"public"`` or ``"<action>:<kind>"`` (e.g. ``"read:build"``). The adapters
+# check it before the service runs (and the service checks again); a test walks the route
+# table and fails on a route that declares nothing.
+PERMISSION_KEY = "x-permission"
+PUBLIC = "public"
+
+
+def permission(action: Action, kind: Kind) -> str:
+    """The ``x-permission`` text of a route that needs ``action`` on ``kind``."""
+    return f"{action.value}:{kind.value}"
+
+
+def parse_permission(text: str) -> tuple[Action, Kind] | None:
+    """``(action, kind)`` from an ``x-permission`` text; None for a public route."""
+    if text == PUBLIC:
+        return None
+    action, _, kind = text.partition(":")
+    return Action(action), Kind(kind)
