@@ -126,7 +126,16 @@ def _rules(
 
 
 POLICY: Mapping[Role, Mapping[Action, frozenset[Kind]]] = {
-    Role.ADMIN: {action: frozenset(Kind) for action in Action},
+    Role.ADMIN: {
+        **_rules(
+            read=frozenset(Kind),
+            write=DESIGN | MAKING | (QUALITY - {Kind.TEST_DATA}),
+            ingest=True,
+            decide=True,
+            sign_off=True,
+        ),
+        Action.ADMINISTER: IDENTITY,
+    },
     Role.ENGINEER: _rules(
         write=DESIGN | {Kind.BUILD, Kind.UNIT, Kind.FINDING, Kind.FEEDBACK, Kind.DEFECT_CODE},
         ingest=True,
