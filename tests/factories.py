@@ -5,12 +5,19 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
+from phasegate.domain.policy import Principal, Role
 from phasegate.services import builds, crud, products, quality
 from phasegate.store.models import Build, Characteristic, Line, Product, Revision, Unit
 from phasegate.store.uow import UnitOfWork
 
 _seq = count(1)
-ACTOR = "tester"
+ACTOR = Principal(name="tester", role=Role.ADMIN)
+"""Who the factories act as: an administrator, so every record can be made."""
+
+
+def person(name: str, role: Role = Role.ADMIN, **more: Any) -> Principal:
+    """A signed-in user of ``role`` (an administrator unless said) named ``name``."""
+    return Principal(name=name, role=role, **more)
 
 
 def make_product(uow: UnitOfWork, **overrides: Any) -> Product:
@@ -42,7 +49,7 @@ def make_build(uow: UnitOfWork, **overrides: Any) -> Build:
         overrides["product_id"] = product.id
     if "revision_id" not in overrides:
         revision = crud.list_page(
-            uow, products.REVISIONS, filters={"product_id": overrides["product_id"]}
+            uow, products.REVISIONS, actor=ACTOR, filters={"product_id": overrides["product_id"]}
         ).items
         rev = revision[0] if revision else None
         if rev is None:

@@ -19,7 +19,7 @@ from phasegate.domain.errors import Conflict, PhasegateError, PreconditionFailed
 from phasegate.services import crud, phases, products
 from phasegate.store.models import AuditEvent, GateDecision
 from phasegate.store.uow import UnitOfWork
-from tests.factories import make_product
+from tests.factories import ACTOR, make_product, person
 
 T = TypeVar("T")
 
@@ -53,7 +53,7 @@ def test_concurrent_go_decisions_store_one(engine: Engine, uow: UnitOfWork) -> N
 
     def go(uow: UnitOfWork, i: int) -> GateDecision:
         return phases.record_gate_decision(
-            uow, "RACE", to_phase="pilot", outcome="go", decided_by=f"lead {i}", rationale=""
+            uow, "RACE", to_phase="pilot", outcome="go", actor=person(f"lead {i}"), rationale=""
         )
 
     results = _all_at_once(engine, 8, go)
@@ -61,8 +61,8 @@ def test_concurrent_go_decisions_store_one(engine: Engine, uow: UnitOfWork) -> N
     lost = [r for r in results if not isinstance(r, GateDecision)]
     assert len(won) == 1
     assert all(isinstance(r, Conflict) and "already decided" in str(r) for r in lost), lost
-    assert [d.outcome for d in phases.gate_history(uow, "RACE")] == [GateOutcome.GO]
-    assert products.resolve_product(uow, "RACE").phase is Phase.PILOT
+    assert [d.outcome for d in phases.gate_history(uow, "RACE", actor=ACTOR)] == [GateOutcome.GO]
+    assert products.resolve_product(uow, "RACE", actor=ACTOR).phase is Phase.PILOT
     decisions = [e for e in _events(uow, product.id) if e.action is AuditAction.DECISION]
     assert len(decisions) == 1
 
@@ -73,7 +73,7 @@ def test_concurrent_updates_chain_their_audit_events(engine: Engine, uow: UnitOf
     def rename(uow: UnitOfWork, i: int) -> None:
         for n in range(5):
             data = {"name": f"writer {i} change {n}"}
-            crud.update(uow, products.PRODUCTS, product.id, data, actor=f"w{i}")
+            crud.update(uow, products.PRODUCTS, product.id, data, actor=person(f"w{i}"))
 
     assert not any(_all_at_once(engine, 4, rename))
     events = _events(uow, product.id)
@@ -81,7 +81,7 @@ def test_concurrent_updates_chain_their_audit_events(engine: Engine, uow: UnitOf
     assert len(updates) == 20
     for previous, event in itertools.pairwise(events):
         assert event.before == {"name": previous.after["name"]}  # type: ignore[index]
-    final = crud.get(uow, products.PRODUCTS, product.id)
+    final = crud.get(uow, products.PRODUCTS, product.id, actor=ACTOR)
     assert updates[-1].after == {"name": final.name}
     assert final.version == 21
 
@@ -95,7 +95,7 @@ def test_read_then_write_with_the_version_read_loses_no_change(
         retries = 0
         for _ in range(5):
             while True:
-                seen = crud.get(uow, products.PRODUCTS, product.id)
+                seen = crud.get(uow, products.PRODUCTS, product.id, actor=ACTOR)
                 data = {"target_annual_volume": seen.target_annual_volume + 1}
                 try:
                     crud.update(
@@ -103,7 +103,7 @@ def test_read_then_write_with_the_version_read_loses_no_change(
                         products.PRODUCTS,
                         product.id,
                         data,
-                        actor=f"w{i}",
+                        actor=person(f"w{i}"),
                         expected_version=seen.version,
                     )
                     break
@@ -112,7 +112,7 @@ def test_read_then_write_with_the_version_read_loses_no_change(
         return retries
 
     _all_at_once(engine, 4, add_one)
-    assert crud.get(uow, products.PRODUCTS, product.id).target_annual_volume == 1020
+    assert crud.get(uow, products.PRODUCTS, product.id, actor=ACTOR).target_annual_volume == 1020
 
 
 def test_one_of_many_changes_against_the_same_version_wins(engine: Engine, uow: UnitOfWork) -> None:
@@ -120,9 +120,11 @@ def test_one_of_many_changes_against_the_same_version_wins(engine: Engine, uow: 
 
     def rename(uow: UnitOfWork, i: int) -> Any:
         data = {"name": f"writer {i}"}
-        return crud.update(uow, products.PRODUCTS, product.id, data, actor="w", expected_version=1)
+        return crud.update(
+            uow, products.PRODUCTS, product.id, data, actor=person("w"), expected_version=1
+        )
 
     results = _all_at_once(engine, 8, rename)
     assert sum(not isinstance(r, PhasegateError) for r in results) == 1
     assert sum(isinstance(r, PreconditionFailed) for r in results) == 7
-    assert crud.get(uow, products.PRODUCTS, product.id).version == 2
+    assert crud.get(uow, products.PRODUCTS, product.id, actor=ACTOR).version == 2

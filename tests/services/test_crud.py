@@ -13,6 +13,7 @@ from phasegate.services import builds, crud, products, quality
 from phasegate.store.models import AuditEvent
 from phasegate.store.uow import UnitOfWork
 from tests.factories import (
+    ACTOR,
     make_build,
     make_characteristic,
     make_finding,
@@ -20,6 +21,7 @@ from tests.factories import (
     make_product,
     make_revision,
     make_unit,
+    person,
 )
 
 
@@ -40,7 +42,7 @@ def test_create_coerces_text_input_and_audits(uow: UnitOfWork) -> None:
             "target_annual_volume": "20000",
             "target_launch_date": "2027-03-01",
         },
-        actor="ann",
+        actor=person("ann"),
     )
     assert product.phase is Phase.PROTOTYPE
     assert product.target_unit_cost == 42.5
@@ -55,7 +57,7 @@ def test_create_coerces_text_input_and_audits(uow: UnitOfWork) -> None:
 
 def test_update_records_only_changed_fields(uow: UnitOfWork) -> None:
     product = make_product(uow, key="AQM")
-    crud.update(uow, products.PRODUCTS, product.id, {"name": "Renamed"}, actor="bob")
+    crud.update(uow, products.PRODUCTS, product.id, {"name": "Renamed"}, actor=person("bob"))
     update = _events(uow, "products")[-1]
     assert update.action is AuditAction.UPDATE
     assert update.before == {"name": product.name}
@@ -64,14 +66,14 @@ def test_update_records_only_changed_fields(uow: UnitOfWork) -> None:
 
 def test_unchanged_update_writes_no_event(uow: UnitOfWork) -> None:
     product = make_product(uow)
-    crud.update(uow, products.PRODUCTS, product.id, {"name": product.name}, actor="bob")
+    crud.update(uow, products.PRODUCTS, product.id, {"name": product.name}, actor=person("bob"))
     assert len(_events(uow, "products")) == 1
 
 
 def test_phase_cannot_be_set_directly(uow: UnitOfWork) -> None:
     product = make_product(uow)
     with pytest.raises(InvalidInput) as caught:
-        crud.update(uow, products.PRODUCTS, product.id, {"phase": "production"}, actor="x")
+        crud.update(uow, products.PRODUCTS, product.id, {"phase": "production"}, actor=person("x"))
     assert caught.value.fields[0].loc == "phase"
     assert "not a field of product" in caught.value.fields[0].message
 
@@ -79,7 +81,7 @@ def test_phase_cannot_be_set_directly(uow: UnitOfWork) -> None:
 def test_key_is_immutable(uow: UnitOfWork) -> None:
     product = make_product(uow)
     with pytest.raises(InvalidInput, match="key: cannot be changed after creation"):
-        crud.update(uow, products.PRODUCTS, product.id, {"key": "OTHER"}, actor="x")
+        crud.update(uow, products.PRODUCTS, product.id, {"key": "OTHER"}, actor=person("x"))
 
 
 def test_every_bad_field_is_named_at_once(uow: UnitOfWork) -> None:
@@ -88,7 +90,7 @@ def test_every_bad_field_is_named_at_once(uow: UnitOfWork) -> None:
             uow,
             products.PRODUCTS,
             {"key": "K", "name": "N", "target_unit_cost": "cheap", "colour": "red"},
-            actor="x",
+            actor=person("x"),
         )
     locs = {f.loc for f in caught.value.fields}
     assert locs == {"target_unit_cost", "colour"}
@@ -97,7 +99,7 @@ def test_every_bad_field_is_named_at_once(uow: UnitOfWork) -> None:
 
 def test_required_fields(uow: UnitOfWork) -> None:
     with pytest.raises(InvalidInput) as caught:
-        crud.create(uow, products.PRODUCTS, {"key": "K"}, actor="x")
+        crud.create(uow, products.PRODUCTS, {"key": "K"}, actor=person("x"))
     assert [f.loc for f in caught.value.fields] == ["name"]
 
 
@@ -108,7 +110,7 @@ def test_enum_values_are_checked_and_listed(uow: UnitOfWork) -> None:
             uow,
             products.REQUIREMENTS,
             {"product_id": product.id, "key": "R1", "title": "t", "priority": "urgent"},
-            actor="x",
+            actor=person("x"),
         )
 
 
@@ -189,18 +191,22 @@ def test_a_unit_stays_with_the_product_of_its_build(uow: UnitOfWork) -> None:
     ]
     unit = make_unit(uow, build)
     with pytest.raises(InvalidInput, match="belongs to another product"):
-        crud.update(uow, builds.UNITS, unit.id, {"build_id": other.id}, actor="x")
+        crud.update(uow, builds.UNITS, unit.id, {"build_id": other.id}, actor=person("x"))
 
 
 def test_partner_phases_are_phases(uow: UnitOfWork) -> None:
     data = {"name": "Acme EMS", "kind": "contract_manufacturer"}
     partner = crud.create(
-        uow, builds.PARTNERS, data | {"phases_served": "pilot, production"}, actor="x"
+        uow, builds.PARTNERS, data | {"phases_served": "pilot, production"}, actor=person("x")
     )
     assert partner.phases_served == ["pilot", "production"]
     with pytest.raises(InvalidInput) as caught:
         crud.update(
-            uow, builds.PARTNERS, partner.id, {"phases_served": ["pilot", "beta"]}, actor="x"
+            uow,
+            builds.PARTNERS,
+            partner.id,
+            {"phases_served": ["pilot", "beta"]},
+            actor=person("x"),
         )
     assert [(f.loc, f.message) for f in caught.value.fields] == [
         ("phases_served", "'beta' is not one of: prototype, pilot, production")
@@ -211,14 +217,14 @@ def test_finding_closure_needs_root_cause_and_action(uow: UnitOfWork) -> None:
     product = make_product(uow)
     finding = make_finding(uow, product)
     with pytest.raises(InvalidInput) as caught:
-        crud.update(uow, quality.FINDINGS, finding.id, {"status": "closed"}, actor="q")
+        crud.update(uow, quality.FINDINGS, finding.id, {"status": "closed"}, actor=person("q"))
     assert {f.loc for f in caught.value.fields} == {"corrective_action", "root_cause"}
     closed = crud.update(
         uow,
         quality.FINDINGS,
         finding.id,
         {"status": "closed", "root_cause": "thin wall", "corrective_action": "add rib"},
-        actor="q",
+        actor=person("q"),
     )
     assert not closed.status.is_open
 
@@ -230,7 +236,7 @@ def test_feedback_rating_range(uow: UnitOfWork) -> None:
             uow,
             quality.FEEDBACK,
             {"product_id": product.id, "source": "tester", "rating": 6},
-            actor="x",
+            actor=person("x"),
         )
 
 
@@ -249,41 +255,43 @@ def test_requirement_rice_score(uow: UnitOfWork) -> None:
             "rice_confidence": 0.8,
             "rice_effort": 4,
         },
-        actor="pm",
+        actor=person("pm"),
     )
     assert req.priority is Priority.MUST
     # RICE = 2000 x 2 x 0.8 / 4
     assert products.rice_score(req) == pytest.approx(800.0)
     with pytest.raises(InvalidInput, match="rice_confidence"):
-        crud.update(uow, products.REQUIREMENTS, req.id, {"rice_confidence": 80}, actor="pm")
+        crud.update(uow, products.REQUIREMENTS, req.id, {"rice_confidence": 80}, actor=person("pm"))
 
 
 def test_get_unknown_is_not_found(uow: UnitOfWork) -> None:
     with pytest.raises(NotFound, match="build 424242 does not exist"):
-        crud.get(uow, builds.BUILDS, 424242)
+        crud.get(uow, builds.BUILDS, 424242, actor=ACTOR)
     with pytest.raises(NotFound, match="product 'NOPE' does not exist"):
-        products.resolve_product(uow, "NOPE")
+        products.resolve_product(uow, "NOPE", actor=ACTOR)
 
 
 def test_list_filters_search_and_pages(uow: UnitOfWork) -> None:
     for i in range(7):
         make_product(uow, key=f"LIST-{i}", name="Sensor hub" if i % 2 else "Lamp")
-    page = crud.list_page(uow, products.PRODUCTS, q="sensor", limit=2)
+    page = crud.list_page(uow, products.PRODUCTS, q="sensor", limit=2, actor=ACTOR)
     assert page.total == 3 and len(page.items) == 2
-    rest = crud.list_page(uow, products.PRODUCTS, q="sensor", limit=2, offset=2)
+    rest = crud.list_page(uow, products.PRODUCTS, q="sensor", limit=2, offset=2, actor=ACTOR)
     assert [p.key for p in rest.items] == ["LIST-5"]
-    assert crud.list_page(uow, products.PRODUCTS, filters={"phase": "pilot"}).total == 0
+    assert (
+        crud.list_page(uow, products.PRODUCTS, filters={"phase": "pilot"}, actor=ACTOR).total == 0
+    )
     with pytest.raises(InvalidInput, match="cannot filter product by name"):
-        crud.list_page(uow, products.PRODUCTS, filters={"name": "x"})
+        crud.list_page(uow, products.PRODUCTS, filters={"name": "x"}, actor=ACTOR)
     with pytest.raises(InvalidInput, match="limit"):
-        crud.list_page(uow, products.PRODUCTS, limit=0)
+        crud.list_page(uow, products.PRODUCTS, limit=0, actor=ACTOR)
 
 
 def test_integers_beyond_the_column_are_invalid_not_a_crash(uow: UnitOfWork) -> None:
     with pytest.raises(InvalidInput, match="too large to store"):
         make_product(uow, target_annual_volume=2**40)
     with pytest.raises(NotFound, match="product 99999999999 does not exist"):
-        products.resolve_product(uow, "99999999999")
+        products.resolve_product(uow, "99999999999", actor=ACTOR)
 
 
 def test_build_needs_a_planned_quantity_and_stays_updatable(uow: UnitOfWork) -> None:
@@ -291,36 +299,41 @@ def test_build_needs_a_planned_quantity_and_stays_updatable(uow: UnitOfWork) -> 
     revision = make_revision(uow, product)
     data = {"product_id": product.id, "revision_id": revision.id, "code": "X", "phase": "prototype"}
     with pytest.raises(InvalidInput, match="planned_quantity: is required"):
-        crud.create(uow, builds.BUILDS, data, actor="x")
-    build = crud.create(uow, builds.BUILDS, data | {"planned_quantity": 3}, actor="x")
-    updated = crud.update(uow, builds.BUILDS, build.id, {"actual_cost": 1200}, actor="x")
+        crud.create(uow, builds.BUILDS, data, actor=person("x"))
+    build = crud.create(uow, builds.BUILDS, data | {"planned_quantity": 3}, actor=person("x"))
+    updated = crud.update(uow, builds.BUILDS, build.id, {"actual_cost": 1200}, actor=person("x"))
     assert updated.actual_cost == 1200.0
 
 
 def test_every_change_raises_the_version(uow: UnitOfWork) -> None:
     product = make_product(uow, key="VER")
     assert product.version == 1
-    changed = crud.update(uow, products.PRODUCTS, product.id, {"name": "Two"}, actor="x")
+    changed = crud.update(uow, products.PRODUCTS, product.id, {"name": "Two"}, actor=person("x"))
     assert changed.version == 2
-    same = crud.update(uow, products.PRODUCTS, product.id, {"name": "Two"}, actor="x")
+    same = crud.update(uow, products.PRODUCTS, product.id, {"name": "Two"}, actor=person("x"))
     assert same.version == 2  # nothing changed, nothing written
-    assert crud.get(uow, products.PRODUCTS, product.id).version == 2
+    assert crud.get(uow, products.PRODUCTS, product.id, actor=ACTOR).version == 2
 
 
 def test_a_change_against_an_older_version_is_refused(uow: UnitOfWork) -> None:
     product = make_product(uow, key="STALE", name="First")
-    crud.update(uow, products.PRODUCTS, product.id, {"name": "Second"}, actor="a")
+    crud.update(uow, products.PRODUCTS, product.id, {"name": "Second"}, actor=person("a"))
     with pytest.raises(PreconditionFailed, match="is at version 2, not 1") as caught:
         crud.update(
-            uow, products.PRODUCTS, product.id, {"name": "Third"}, actor="b", expected_version=1
+            uow,
+            products.PRODUCTS,
+            product.id,
+            {"name": "Third"},
+            actor=person("b"),
+            expected_version=1,
         )
     assert [f.loc for f in caught.value.fields] == ["expected_version"]
     assert isinstance(caught.value, Conflict)
-    kept = crud.get(uow, products.PRODUCTS, product.id)
+    kept = crud.get(uow, products.PRODUCTS, product.id, actor=ACTOR)
     assert (kept.name, kept.version) == ("Second", 2)
     assert len(_events(uow, "products")) == 2  # the create and the first change only
     done = crud.update(
-        uow, products.PRODUCTS, product.id, {"name": "Third"}, actor="b", expected_version=2
+        uow, products.PRODUCTS, product.id, {"name": "Third"}, actor=person("b"), expected_version=2
     )
     assert (done.name, done.version) == ("Third", 3)
 
@@ -329,24 +342,24 @@ def test_a_change_naming_no_record_is_refused_like_a_create(uow: UnitOfWork) -> 
     # The checks run before anything is written: no database error leaks out of an update.
     unit = make_unit(uow, make_build(uow))
     with pytest.raises(InvalidInput) as caught:
-        crud.update(uow, builds.UNITS, unit.id, {"build_id": 99999999}, actor="x")
+        crud.update(uow, builds.UNITS, unit.id, {"build_id": 99999999}, actor=person("x"))
     assert [(f.loc, f.message) for f in caught.value.fields] == [
         ("build_id", "builds 99999999 does not exist")
     ]
     first, second = make_line(uow, stations=0), make_line(uow, stations=0)
     with pytest.raises(Conflict, match=f"a line with name='{first.name}' already exists"):
-        crud.update(uow, builds.LINES, second.id, {"name": first.name}, actor="x")
+        crud.update(uow, builds.LINES, second.id, {"name": first.name}, actor=person("x"))
     with pytest.raises(NotFound, match="line 424242 does not exist"):
-        crud.update(uow, builds.LINES, 424242, {"name": "x"}, actor="x")
+        crud.update(uow, builds.LINES, 424242, {"name": "x"}, actor=person("x"))
 
 
 def test_keys_are_unique_and_found_whatever_their_case(uow: UnitOfWork) -> None:
     product = make_product(uow, key="case-x")
     with pytest.raises(Conflict, match="a product with key='case-x' already exists"):
         make_product(uow, key="CASE-X")
-    assert products.resolve_product(uow, "CASE-X").id == product.id
-    assert products.product_by_key(uow, "Case-X").id == product.id
-    found = crud.list_page(uow, products.PRODUCTS, filters={"key": "CASE-x"})
+    assert products.resolve_product(uow, "CASE-X", actor=ACTOR).id == product.id
+    assert products.product_by_key(uow, "Case-X", actor=ACTOR).id == product.id
+    found = crud.list_page(uow, products.PRODUCTS, filters={"key": "CASE-x"}, actor=ACTOR)
     assert [p.id for p in found.items] == [product.id]
     build = make_build(uow, product_id=product.id, code="evt-1")
     with pytest.raises(Conflict, match="code='evt-1' already exists"):
@@ -370,12 +383,12 @@ def test_keys_codes_and_serials_are_printable_ascii_without_spaces(uow: UnitOfWo
         assert [f.loc for f in caught.value.fields] == ["serial"]
         assert "printable ASCII" in caught.value.fields[0].message
     with pytest.raises(InvalidInput, match=r"code: .* printable ASCII"):
-        crud.update(uow, builds.BUILDS, build.id, {"code": "EVT 2"}, actor="x")
+        crud.update(uow, builds.BUILDS, build.id, {"code": "EVT 2"}, actor=person("x"))
 
 
 def test_record_ids_are_ascii_digits_only(uow: UnitOfWork) -> None:
     product = make_product(uow, key="ONE")
-    assert products.resolve_product(uow, str(product.id)).id == product.id
+    assert products.resolve_product(uow, str(product.id), actor=ACTOR).id == product.id
     for ref in (
         str(product.id).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),  # Arabic-Indic
         "³",
@@ -383,17 +396,17 @@ def test_record_ids_are_ascii_digits_only(uow: UnitOfWork) -> None:
         "\ud800",
     ):
         with pytest.raises(NotFound):
-            products.resolve_product(uow, ref)
+            products.resolve_product(uow, ref, actor=ACTOR)
 
 
 @pytest.mark.parametrize("text", ["bad\x00name", "bad\ud800name"])
 def test_unstorable_text_is_refused_by_the_service(uow: UnitOfWork, text: str) -> None:
     """The CLI and the demo reach the services without the API's checks: the service refuses."""
     with pytest.raises(InvalidInput) as caught:
-        crud.create(uow, products.PRODUCTS, {"key": "TX-1", "name": text}, actor="test")
+        crud.create(uow, products.PRODUCTS, {"key": "TX-1", "name": text}, actor=person("test"))
     assert [f.loc for f in caught.value.fields] == ["name"]
 
 
 def test_offset_is_bounded_by_the_service(uow: UnitOfWork) -> None:
     with pytest.raises(InvalidInput, match="offset"):
-        crud.list_page(uow, products.PRODUCTS, offset=2**31)
+        crud.list_page(uow, products.PRODUCTS, offset=2**31, actor=ACTOR)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from phasegate.services import database
+import datetime as dt
+
+from phasegate.services import database, identity
 from phasegate.store.uow import UnitOfWork
-from tests.factories import make_product
+from tests.factories import ACTOR, make_product
+
+TIMES = identity.SessionTimes(idle=dt.timedelta(minutes=30), absolute=dt.timedelta(hours=8))
 
 
 def test_empty_then_filled_then_emptied(uow: UnitOfWork) -> None:
@@ -17,3 +21,17 @@ def test_empty_then_filled_then_emptied(uow: UnitOfWork) -> None:
     database.empty_database(uow)
     assert not database.holds_data(uow)
     assert make_product(uow).id == first.id  # ids start again
+
+
+def test_emptying_removes_users_tokens_and_sessions(uow: UnitOfWork) -> None:
+    identity.create_user(uow, "ann", "engineer", actor=ACTOR, password="a long passphrase")
+    ann = identity.authenticate(uow, "ann", "a long passphrase")
+    identity.start_session(uow, ann, TIMES)
+    identity.create_token(uow, actor=ann, scopes=["read"])
+    counts = database.row_counts(uow)
+    assert (counts["users"], counts["api_tokens"], counts["web_sessions"]) == (1, 1, 1)
+    database.empty_database(uow)
+    counts = database.row_counts(uow)
+    assert (counts["users"], counts["api_tokens"], counts["web_sessions"]) == (0, 0, 0)
+    with uow:
+        assert identity.first_admin(uow) is None

@@ -32,7 +32,7 @@ from phasegate.store.models import (
     Unit,
 )
 from phasegate.store.uow import UnitOfWork
-from tests.factories import make_build, make_characteristic, make_line, make_product
+from tests.factories import make_build, make_characteristic, make_line, make_product, person
 
 T0 = dt.datetime(2026, 1, 12, 8, 0, tzinfo=dt.UTC)
 
@@ -58,7 +58,10 @@ def setup(uow: UnitOfWork) -> Setup:
     )
     make_characteristic(uow, product, name="Gap", unit="mm", lsl=0.1, usl=0.3)
     crud.create(
-        uow, quality.DEFECT_CODES, {"code": "GAP", "description": "Gap out of limits"}, actor="t"
+        uow,
+        quality.DEFECT_CODES,
+        {"code": "GAP", "description": "Gap out of limits"},
+        actor=person("t"),
     )
     return Setup(build.id, build.code)
 
@@ -123,7 +126,7 @@ def test_records_every_row_with_its_references_and_aggregates(
     uow: UnitOfWork, setup: Setup
 ) -> None:
     volume = _volume()
-    report = record_build_volume(uow, setup.build_id, volume, actor="line-3")
+    report = record_build_volume(uow, setup.build_id, volume, actor=person("line-3"))
     assert (report.units, report.station_passes, report.test_runs) == (3, 6, 3)
     assert (report.measurements, report.defects, report.rows) == (3, 1, 16)
     assert report.rows == volume.row_count
@@ -169,7 +172,7 @@ def test_records_every_row_with_its_references_and_aggregates(
 def test_batches_report_progress_and_keep_row_order(uow: UnitOfWork, setup: Setup) -> None:
     seen: list[int] = []
     record_build_volume(
-        uow, setup.build_id, _volume(5), actor="t", batch_units=2, progress=seen.append
+        uow, setup.build_id, _volume(5), actor=person("t"), batch_units=2, progress=seen.append
     )
     assert seen == [2 + 4 + 2 + 2, 2 * 10, 2 * 10 + 5 + 1]
     with uow:
@@ -223,7 +226,7 @@ def test_unresolved_references_name_the_record_and_store_nothing(
 ) -> None:
     volume = change(_volume())  # type: ignore[operator]
     with pytest.raises(InvalidInput) as caught:
-        record_build_volume(uow, setup.build_id, volume, actor="t")
+        record_build_volume(uow, setup.build_id, volume, actor=person("t"))
     assert [f.loc for f in caught.value.fields] == [loc]
     assert str(caught.value).startswith(loc)
     with uow:
@@ -235,7 +238,7 @@ def test_a_rejected_row_rolls_back_the_batches_before_it(uow: UnitOfWork, setup:
     naive = replace(volume.station_passes[-1], started_at=dt.datetime(2026, 1, 12, 9, 0))
     volume = replace(volume, station_passes=[*volume.station_passes[:-1], naive])
     with pytest.raises(InvalidInput, match="timezone-aware"):
-        record_build_volume(uow, setup.build_id, volume, actor="t", batch_units=1)
+        record_build_volume(uow, setup.build_id, volume, actor=person("t"), batch_units=1)
     with uow:
         assert uow.session.scalar(select(func.count()).select_from(Unit)) == 0
         assert (
@@ -250,7 +253,9 @@ def test_a_rejected_row_rolls_back_the_batches_before_it(uow: UnitOfWork, setup:
 
 def test_units_without_a_time_are_started_now(uow: UnitOfWork, setup: Setup) -> None:
     before = dt.datetime.now(dt.UTC)
-    record_build_volume(uow, setup.build_id, BuildVolume(units=[UnitRecord("N1")]), actor="t")
+    record_build_volume(
+        uow, setup.build_id, BuildVolume(units=[UnitRecord("N1")]), actor=person("t")
+    )
     with uow:
         unit = uow.session.scalars(select(Unit)).one()
     assert unit.status is UnitStatus.IN_PROCESS
@@ -273,16 +278,19 @@ def test_off_line_work_on_a_build_without_a_line(uow: UnitOfWork) -> None:
         measurements=(MeasurementRecord("Weight", 44.1, Outcome.PASS, T0),),
     )
     volume = BuildVolume(units=[UnitRecord("P1")], test_runs=[run])
-    assert record_build_volume(uow, build.id, volume, actor="t").measurements == 1
+    assert record_build_volume(uow, build.id, volume, actor=person("t")).measurements == 1
     passes = [StationPassRecord("P2", "S1", T0, T0, Outcome.PASS)]
     with pytest.raises(InvalidInput, match="has no line"):
         record_build_volume(
-            uow, build.id, BuildVolume(units=[UnitRecord("P2")], station_passes=passes), actor="t"
+            uow,
+            build.id,
+            BuildVolume(units=[UnitRecord("P2")], station_passes=passes),
+            actor=person("t"),
         )
 
 
 def test_unknown_build_and_bad_batch_size(uow: UnitOfWork, setup: Setup) -> None:
     with pytest.raises(NotFound, match="build 999999"):
-        record_build_volume(uow, 999_999, BuildVolume(), actor="t")
+        record_build_volume(uow, 999_999, BuildVolume(), actor=person("t"))
     with pytest.raises(InvalidInput, match="batch_units"):
-        record_build_volume(uow, setup.build_id, BuildVolume(), actor="t", batch_units=0)
+        record_build_volume(uow, setup.build_id, BuildVolume(), actor=person("t"), batch_units=0)

@@ -13,7 +13,7 @@ from phasegate.domain.errors import InvalidInput, NotFound
 from phasegate.services.read.build import build_overview, build_units
 from phasegate.store.models import BuildStationStat, StationPass
 from phasegate.store.uow import UnitOfWork
-from tests.factories import make_build, make_line, make_product, make_unit
+from tests.factories import ACTOR, make_build, make_line, make_product, make_unit
 
 T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 Z_9875 = 2.241402727604947  # standard normal quantile at 0.9875
@@ -80,7 +80,7 @@ def test_build_overview_station_and_unit_summaries(uow: UnitOfWork, engine: Engi
         make_unit(uow, build, status=status, allocation="testing")
     make_unit(uow, build, status="passed", allocation="marketing")
 
-    o = build_overview(uow, build.id)
+    o = build_overview(uow, build.id, actor=ACTOR)
 
     assert (o.build.code, o.build.product_key, o.build.line) == (build.code, "BLD", line.name)
     assert o.build.cost_variance == pytest.approx(250.0)
@@ -114,7 +114,7 @@ def test_build_overview_station_and_unit_summaries(uow: UnitOfWork, engine: Engi
     assert (rty.ci.low, rty.ci.high) == pytest.approx((low1 * low2, high1 * high2), rel=1e-9)
 
     with pytest.raises(NotFound, match="build 9999 does not exist"):
-        build_overview(uow, 9999)
+        build_overview(uow, 9999, actor=ACTOR)
 
 
 def test_build_units_filters_and_pages(uow: UnitOfWork, engine: Engine) -> None:
@@ -158,10 +158,10 @@ def test_build_units_filters_and_pages(uow: UnitOfWork, engine: Engine) -> None:
             ],
         )
 
-    page = build_units(uow, build.id, limit=10, offset=10)
+    page = build_units(uow, build.id, limit=10, offset=10, actor=ACTOR)
     assert page.total == 30 and [u.serial for u in page.items][:2] == ["U-011", "U-012"]
     assert (page.number, page.page_count, page.first_index, page.last_index) == (2, 3, 11, 20)
-    failed = build_units(uow, build.id, status="failed")
+    failed = build_units(uow, build.id, status="failed", actor=ACTOR)
     assert [u.serial for u in failed.items] == [
         "U-005",
         "U-010",
@@ -170,13 +170,13 @@ def test_build_units_filters_and_pages(uow: UnitOfWork, engine: Engine) -> None:
         "U-025",
         "U-030",
     ]
-    both = build_units(uow, build.id, status="failed", allocation="testing")
+    both = build_units(uow, build.id, status="failed", allocation="testing", actor=ACTOR)
     assert [u.serial for u in both.items] == ["U-005", "U-015", "U-025"]
-    assert build_units(uow, build.id, q="u-02").total == 10  # U-020 .. U-029
-    first = build_units(uow, build.id, q="U-001").items[0]
+    assert build_units(uow, build.id, q="u-02", actor=ACTOR).total == 10  # U-020 .. U-029
+    first = build_units(uow, build.id, q="U-001", actor=ACTOR).items[0]
     assert (first.passes, first.failed_passes, first.last_station) == (2, 1, "S2")
     assert first.last_activity == T0 + dt.timedelta(minutes=5)
     with pytest.raises(InvalidInput, match="status: 'lost' is not one of"):
-        build_units(uow, build.id, status="lost")
+        build_units(uow, build.id, status="lost", actor=ACTOR)
     with pytest.raises(NotFound):
-        build_units(uow, 9999)
+        build_units(uow, 9999, actor=ACTOR)

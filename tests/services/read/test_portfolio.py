@@ -9,7 +9,15 @@ from phasegate.domain.errors import InvalidInput
 from phasegate.services import phases
 from phasegate.services.read.portfolio import phase_counts, portfolio
 from phasegate.store.uow import UnitOfWork
-from tests.factories import make_build, make_finding, make_product, make_revision, make_unit
+from tests.factories import (
+    ACTOR,
+    make_build,
+    make_finding,
+    make_product,
+    make_revision,
+    make_unit,
+    person,
+)
 from tests.services.read.helpers import add_feedback
 
 
@@ -28,7 +36,7 @@ def test_portfolio_counts_per_product(uow: UnitOfWork) -> None:
     for rating in (2, 5, None):
         add_feedback(uow, p.id, revisions["A"].id, rating)
 
-    cards = portfolio(uow)
+    cards = portfolio(uow, actor=ACTOR)
 
     assert [c.key for c in cards] == ["AAA", "BBB"]
     alpha = cards[0]
@@ -56,12 +64,12 @@ def test_portfolio_filters_by_phase(uow: UnitOfWork) -> None:
     make_product(uow, key="ONE")
     make_product(uow, key="TWO")
     phases.record_gate_decision(
-        uow, "TWO", to_phase="pilot", outcome="go", decided_by="PM", rationale=""
+        uow, "TWO", to_phase="pilot", outcome="go", actor=person("PM"), rationale=""
     )
-    assert [c.key for c in portfolio(uow, phase="pilot")] == ["TWO"]
-    assert [c.key for c in portfolio(uow, phase=" Pilot ")] == ["TWO"]
-    assert portfolio(uow, phase="production") == []
-    counts = phase_counts(uow)
+    assert [c.key for c in portfolio(uow, phase="pilot", actor=ACTOR)] == ["TWO"]
+    assert [c.key for c in portfolio(uow, phase=" Pilot ", actor=ACTOR)] == ["TWO"]
+    assert portfolio(uow, phase="production", actor=ACTOR) == []
+    counts = phase_counts(uow, actor=ACTOR)
     assert [(c.value, c.count) for c in counts] == [
         (Phase.PROTOTYPE, 1),
         (Phase.PILOT, 1),
@@ -69,4 +77,4 @@ def test_portfolio_filters_by_phase(uow: UnitOfWork) -> None:
     ]
     assert counts.total == 2
     with pytest.raises(InvalidInput, match="phase: 'beta' is not one of"):
-        portfolio(uow, phase="beta")
+        portfolio(uow, phase="beta", actor=ACTOR)

@@ -24,6 +24,7 @@ from tests.factories import (
     make_line,
     make_product,
     make_revision,
+    person,
 )
 from tests.services.read.helpers import add_feedback, char_stat
 
@@ -91,7 +92,7 @@ def test_product_overview_iteration_view(uow: UnitOfWork, engine: Engine) -> Non
             actor=ACTOR,
         )
 
-    o = product_overview(uow, "iter")  # keys are case-insensitive
+    o = product_overview(uow, "iter", actor=ACTOR)  # keys are case-insensitive
 
     assert o.product.key == "ITER"
     assert (o.characteristic_count, o.ctq_count) == (4, 2)
@@ -138,7 +139,7 @@ def test_product_builds_carry_their_rolled_throughput_yield(
             ],
         )
 
-    by_code = {b.code: b for b in product_overview(uow, "RTY").builds}
+    by_code = {b.code: b for b in product_overview(uow, "RTY", actor=ACTOR).builds}
 
     rty = by_code[pilot.code].rty
     assert rty is not None and rty.steps == 2
@@ -156,7 +157,7 @@ def test_product_timeline_from_gate_decisions(uow: UnitOfWork) -> None:
         "TL",
         to_phase="pilot",
         outcome="no_go",
-        decided_by="QA",
+        actor=person("QA"),
         rationale="FPY too low",
         decided_at=dt.datetime(2026, 1, 10, tzinfo=dt.UTC),
     )
@@ -165,12 +166,12 @@ def test_product_timeline_from_gate_decisions(uow: UnitOfWork) -> None:
         "TL",
         to_phase="pilot",
         outcome="go",
-        decided_by="QA",
+        actor=person("QA"),
         rationale="",
         decided_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
     )
 
-    o = product_overview(uow, "TL")
+    o = product_overview(uow, "TL", actor=ACTOR)
 
     proto, pilot, production = o.timeline
     assert (proto.state, proto.entered_on, proto.left_on) == (
@@ -186,9 +187,9 @@ def test_product_timeline_from_gate_decisions(uow: UnitOfWork) -> None:
 
 def test_product_overview_unknown_product(uow: UnitOfWork) -> None:
     with pytest.raises(NotFound, match="product 'NOPE' does not exist"):
-        product_overview(uow, "NOPE")
+        product_overview(uow, "NOPE", actor=ACTOR)
     with pytest.raises(NotFound, match="product 'NOPE' does not exist"):
-        product_summary(uow, "NOPE")
+        product_summary(uow, "NOPE", actor=ACTOR)
 
 
 def test_product_findings_and_feedback_pages(uow: UnitOfWork) -> None:
@@ -197,27 +198,27 @@ def test_product_findings_and_feedback_pages(uow: UnitOfWork) -> None:
     for severity in ("minor", "critical", "major", "critical"):
         make_finding(uow, p, severity=severity, revision_id=rev.id)
     make_finding(uow, p, severity="major", status="wont_fix")
-    page = product_findings(uow, "FF", limit=3)
+    page = product_findings(uow, "FF", limit=3, actor=ACTOR)
     assert page.total == 4 and len(page.items) == 3 and page.has_next and page.page_count == 2
     assert [f.severity for f in page.items] == [
         Severity.CRITICAL,
         Severity.CRITICAL,
         Severity.MAJOR,
     ]
-    assert product_findings(uow, "FF", status="all").total == 5
-    assert product_findings(uow, "FF", status="wont_fix").total == 1
-    assert product_findings(uow, "FF", severity="critical").total == 2
-    assert product_findings(uow, "FF", revision="A").total == 4
+    assert product_findings(uow, "FF", status="all", actor=ACTOR).total == 5
+    assert product_findings(uow, "FF", status="wont_fix", actor=ACTOR).total == 1
+    assert product_findings(uow, "FF", severity="critical", actor=ACTOR).total == 2
+    assert product_findings(uow, "FF", revision="A", actor=ACTOR).total == 4
     with pytest.raises(NotFound, match="no revision 'Q'"):
-        product_findings(uow, "FF", revision="Q")
+        product_findings(uow, "FF", revision="Q", actor=ACTOR)
     with pytest.raises(InvalidInput, match="limit"):
-        product_findings(uow, "FF", limit=0)
+        product_findings(uow, "FF", limit=0, actor=ACTOR)
     with pytest.raises(InvalidInput, match="status: 'shelved' is not one of"):
-        product_findings(uow, "FF", status="shelved")
+        product_findings(uow, "FF", status="shelved", actor=ACTOR)
 
     for rating in (1, 4, 4):
         add_feedback(uow, p.id, rev.id, rating)
-    assert product_feedback(uow, "FF").total == 3
-    assert product_feedback(uow, "FF", rating=4).total == 2
-    assert product_feedback(uow, "FF", revision="A").total == 3
-    assert product_summary(uow, "ff").key == "FF"
+    assert product_feedback(uow, "FF", actor=ACTOR).total == 3
+    assert product_feedback(uow, "FF", rating=4, actor=ACTOR).total == 2
+    assert product_feedback(uow, "FF", revision="A", actor=ACTOR).total == 3
+    assert product_summary(uow, "ff", actor=ACTOR).key == "FF"

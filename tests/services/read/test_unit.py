@@ -94,7 +94,7 @@ def test_unit_history(uow: UnitOfWork, engine: Engine) -> None:
             )
         )
 
-    h = unit_history(uow, "H-1")
+    h = unit_history(uow, "H-1", actor=ACTOR)
 
     assert (h.serial, h.product_key, h.build_id, h.status) == (
         "H-1",
@@ -119,25 +119,25 @@ def test_unit_history_lookup_errors(uow: UnitOfWork) -> None:
     make_unit(uow, make_build(uow, product_id=one.id), serial="SHARED")
     make_unit(uow, make_build(uow, product_id=two.id), serial="SHARED")
     with pytest.raises(InvalidInput, match="exists in products ONE, TWO; name the product"):
-        unit_history(uow, "SHARED")
-    assert unit_history(uow, "SHARED", product="two").product_key == "TWO"
+        unit_history(uow, "SHARED", actor=ACTOR)
+    assert unit_history(uow, "SHARED", product="two", actor=ACTOR).product_key == "TWO"
     with pytest.raises(NotFound, match="no unit with serial 'MISSING'"):
-        unit_history(uow, "MISSING")
+        unit_history(uow, "MISSING", actor=ACTOR)
     with pytest.raises(NotFound, match="product ONE has no unit with serial 'MISSING'"):
-        unit_history(uow, "MISSING", product="ONE")
+        unit_history(uow, "MISSING", product="ONE", actor=ACTOR)
     with pytest.raises(NotFound, match="product 'NONE' does not exist"):
-        unit_history(uow, "SHARED", product="NONE")
+        unit_history(uow, "SHARED", product="NONE", actor=ACTOR)
     with pytest.raises(InvalidInput, match="serial: must not be empty"):
-        unit_history(uow, "  ")
+        unit_history(uow, "  ", actor=ACTOR)
 
 
 def test_serials_are_found_whatever_their_case(uow: UnitOfWork) -> None:
     product = make_product(uow, key="Case-1")
     make_unit(uow, make_build(uow, product_id=product.id), serial="Ab-12")
-    assert unit_history(uow, "aB-12").serial == "Ab-12"
-    assert unit_history(uow, "AB-12", product="case-1").serial == "Ab-12"
+    assert unit_history(uow, "aB-12", actor=ACTOR).serial == "Ab-12"
+    assert unit_history(uow, "AB-12", product="case-1", actor=ACTOR).serial == "Ab-12"
     for serial in ("AB-12\x00", "\udcab"):  # text no serial holds, and no database takes
         with pytest.raises(NotFound):
-            unit_history(uow, serial)
+            unit_history(uow, serial, actor=ACTOR)
     with pytest.raises(NotFound):
-        unit_history(uow, "AB-12", product="CASE-1\x00")
+        unit_history(uow, "AB-12", product="CASE-1\x00", actor=ACTOR)
