@@ -10,7 +10,7 @@ PORT ?= 8000
 .PHONY: demo test lint format bench chromium clean help
 
 help:
-	@echo "make demo   - load the demo data and serve it at http://$(HOST):$(PORT)"
+	@echo "make demo   - load the demo data and serve it at http://$(HOST):$(PORT) (demo mode)"
 	@echo "make test   - lint, type-check, check the layering and run the whole test suite"
 	@echo "make lint   - ruff, mypy and import-linter only"
 	@echo "make bench  - run the benchmarks and write docs/benchmarks.md"
@@ -30,7 +30,7 @@ chromium:
 
 demo: $(STAMP)
 	PHASEGATE_DATABASE_URL=$(DEMO_DATABASE_URL) $(BIN)/phasegate demo --reset
-	PHASEGATE_DATABASE_URL=$(DEMO_DATABASE_URL) $(BIN)/phasegate serve --host $(HOST) --port $(PORT)
+	PHASEGATE_DATABASE_URL=$(DEMO_DATABASE_URL) PHASEGATE_DEMO=1 $(BIN)/phasegate serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -291,7 +291,7 @@ def test_aggregates_match_the_measurements(loaded: tuple[Engine, DemoSummary]) -
         counted = s.scalar(select(func.sum(BuildCharacteristicStat.count)))
         passes = s.scalar(select(func.sum(BuildStationStat.passes)))
         imports = s.scalar(
-            select(func.count()).where(AuditEvent.action == "import", AuditEvent.actor == "demo")
+            select(func.count()).where(AuditEvent.action == "import", AuditEvent.actor == "system")
         )
         first = s.scalars(select(Measurement).order_by(Measurement.id).limit(1)).one()
     assert counted == summary.measurements

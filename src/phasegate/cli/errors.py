@@ -9,11 +9,14 @@ from phasegate.domain.errors import (
     ConfigurationError,
     Conflict,
     FieldError,
+    Forbidden,
     GateBlocked,
     InvalidInput,
     NotFound,
     PhasegateError,
     PreconditionFailed,
+    TooManyAttempts,
+    Unauthenticated,
     Unavailable,
 )
 
@@ -25,6 +28,9 @@ EXIT_CODES: dict[type[PhasegateError], int] = {
     GateBlocked: 1,
     Unavailable: 1,
     ConfigurationError: 1,
+    Unauthenticated: 1,
+    Forbidden: 1,
+    TooManyAttempts: 1,
 }
 
 

@@ -35,7 +35,7 @@ def root(
 
 def _register() -> None:
     # Command modules add themselves to ``app``; imported here so ``app`` is complete.
-    from phasegate.cli import analysis, records, system  # noqa: F401
+    from phasegate.cli import analysis, records, system, users  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,7 +37,8 @@ def products_list(
     phase: Phase | None = typer.Option(None, "--phase", help="Only products in this phase."),
     fmt: OutputFormat = FORMAT,
 ) -> None:
-    cards = portfolio(context.uow(), phase=phase)
+    uow, actor = context.session()
+    cards = portfolio(uow, actor=actor, phase=phase)
     rows = []
     for card in cards:
         row = to_jsonable(card)
@@ -96,15 +97,17 @@ def builds_list(
     offset: int = OFFSET,
     fmt: OutputFormat = FORMAT,
 ) -> None:
-    uow = context.uow()
+    uow, actor = context.session()
     filters: dict[str, Any] = {"phase": phase}
     keys: dict[int, str] = {}
     if product is not None:
-        item = resolve_product(uow, product)
+        item = resolve_product(uow, product, actor=actor)
         filters["product_id"] = item.id
-    for p in crud.list_page(uow, PRODUCTS, limit=MAX_PAGE).items:
+    for p in crud.list_page(uow, PRODUCTS, limit=MAX_PAGE, actor=actor).items:
         keys[p.id] = p.key
-    page = crud.list_page(uow, build_service.BUILDS, filters=filters, limit=limit, offset=offset)
+    page = crud.list_page(
+        uow, build_service.BUILDS, filters=filters, limit=limit, offset=offset, actor=actor
+    )
     rows = []
     for build in page.items:
         row = snapshot(build)
@@ -131,7 +134,8 @@ def units_show(
     product: str | None = typer.Option(None, "--product", help="Product key, when ambiguous."),
     fmt: OutputFormat = FORMAT,
 ) -> None:
-    history = unit_history(context.uow(), serial, product)
+    uow, actor = context.session()
+    history = unit_history(uow, serial, product, actor=actor)
     if fmt is OutputFormat.JSON:
         emit_record(to_jsonable(history), fmt)
         return

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from phasegate.cli import context
 from phasegate.cli.main import app
 from phasegate.cli.output import OutputFormat, console, emit_record, to_jsonable
+from phasegate.config import get_settings
+from phasegate.services import identity
 from phasegate.store import db
+from phasegate.store.uow import UnitOfWork
 
 
 def _migrate() -> tuple[str, str | None, str | None]:
@@ -17,20 +22,40 @@ def _migrate() -> tuple[str, str | None, str | None]:
     return eng.url.render_as_string(hide_password=True), before, after
 
 
-@app.command("init", help="Create or upgrade the database schema (safe to run again).")
+@app.command(
+    "init",
+    help="Create or upgrade the database schema and, on a database without users, the first "
+    "admin with a one-time password (safe to run again).",
+)
 def init(
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="Output format."),
 ) -> None:
     shown, before, after = _migrate()
+    created = identity.ensure_first_admin(UnitOfWork.for_engine(context.engine()))
+    record: dict[str, object] = {
+        "database": shown,
+        "schema_before": before,
+        "schema_now": after,
+        "changed": before != after,
+        "admin_created": created is not None,
+        "admin": created[0].name if created is not None else None,
+        "one_time_password": created[1] if created is not None else None,
+    }
+    if fmt is not OutputFormat.TABLE:
+        emit_record(record, fmt)
+        return
     emit_record(
-        {
-            "database": shown,
-            "schema_before": before,
-            "schema_now": after,
-            "changed": before != after,
-        },
-        fmt,
-        title="Database",
+        {k: v for k, v in record.items() if k != "one_time_password"}, fmt, title="Database"
+    )
+    if created is None:
+        console.print("Users exist already: no admin was created.")
+        return
+    user, password = created
+    console.print(f"Created the first admin [bold]{user.name}[/bold].")
+    console.print(f"One-time password: [bold]{password}[/bold]", highlight=False)
+    console.print(
+        "It is shown only now, and must be changed at the first sign-in "
+        "(or set another with `phasegate users reset-password`)."
     )
 
 
@@ -69,10 +94,21 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
     reload: bool = typer.Option(False, "--reload", help="Restart on code changes."),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="Demo mode (as PHASEGATE_DEMO=1): runs without PHASEGATE_SECRET_KEY, signing "
+        "cookies with a random key per start.",
+    ),
 ) -> None:
     import uvicorn
 
-    context.engine()  # fail early, with one line, when the database is not ready
+    if demo:
+        os.environ["PHASEGATE_DEMO"] = "1"  # the app (and a reloaded one) reads it from here
+        get_settings.cache_clear()
+    # Fail early, with one line, when the signing key is missing or the database is not ready.
+    get_settings().signing_key()
+    context.engine()
     console.print(f"phasegate on [bold]http://{host}:{port}[/bold]  (API: /api/v1/docs)")
     uvicorn.run(
         "phasegate.app:create_app_from_env",

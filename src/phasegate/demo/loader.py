@@ -1,9 +1,12 @@
 """Load the demo into a migrated database, through the services.
 
-Low-volume records go through the audited services with actor ``demo``, so the audit trail is
-the one a real user would leave; each build's units, station passes, test runs, measurements
-and defects go through ``services.volume.record_build_volume`` (the bulk path, which also keeps
-the running aggregates up to date). The services open and commit every transaction.
+Low-volume records go through the audited services acting as ``SYSTEM``, so the audit trail
+is the one a real user would leave; each gate decision acts as the person who took it (with
+the product role), so the gate history keeps their names. Each build's units, station passes,
+test runs, measurements and defects go through ``services.volume.record_build_volume`` (the
+bulk path, which also keeps the running aggregates up to date). The services open and commit
+every transaction. The demo's sign-ins (``demo.logins``), one per role, are created with their
+fixed passwords.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from phasegate.demo.generator import DEFAULT_SEED, generate
+from phasegate.demo.logins import DEMO_LOGINS
 from phasegate.demo.records import (
     BuildRec,
     CharacteristicRec,
@@ -29,10 +33,11 @@ from phasegate.demo.records import (
 )
 from phasegate.domain.enums import BuildStatus, FindingStatus
 from phasegate.domain.errors import Conflict
-from phasegate.services import builds, crud, database, phases, products, quality, volume
+from phasegate.domain.policy import SYSTEM, Principal, Role
+from phasegate.services import builds, crud, database, identity, phases, products, quality, volume
 from phasegate.store.uow import UnitOfWork
 
-ACTOR = "demo"
+ACTOR = SYSTEM
 
 Progress = Callable[[str, int, int], None]
 
@@ -63,6 +68,7 @@ class DemoSummary:
     findings: int
     feedback: int
     gate_decisions: int
+    users: int
     audit_events: int
     seconds: float
 
@@ -169,6 +175,17 @@ class _Loader:
             self._create(products.CHARACTERISTICS, key, self._characteristic_values(char))
         for build in d.builds:
             self._create(builds.BUILDS, ("build", build.code), self._build_values(build))
+        for login in DEMO_LOGINS:
+            identity.create_user(
+                self.uow,
+                login.name,
+                login.role,
+                actor=ACTOR,
+                full_name=login.full_name,
+                partner=login.partner,
+                password=login.password,
+            )
+            self._advance()
 
     def _line(self, line: LineRec) -> None:
         values = {
@@ -282,10 +299,9 @@ class _Loader:
                 gate.product,
                 to_phase=gate.to_phase,
                 outcome=gate.outcome,
-                decided_by=gate.decided_by,
                 rationale=gate.rationale,
                 decided_at=gate.decided_at,
-                actor=ACTOR,
+                actor=Principal(name=gate.decided_by, role=Role.PRODUCT),
             )
             self._advance()
 
@@ -343,6 +359,7 @@ def _setup_count(d: DemoData) -> int:
         len(d.requirements),
         len(d.characteristics),
         len(d.builds),
+        len(DEMO_LOGINS),
     )
     return sum(groups)
 

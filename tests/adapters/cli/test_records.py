@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phasegate.services import phases
+from phasegate.domain.policy import SYSTEM, Principal, Role
+from phasegate.services import identity, phases
 from phasegate.store import db
 from phasegate.store.uow import UnitOfWork
 from tests.adapters.cli.conftest import Runner
@@ -15,12 +16,18 @@ def _seed(url: str) -> None:
     engine = db.make_engine(url)
     db.upgrade(engine)
     uow = UnitOfWork.for_engine(engine)
+    identity.create_user(uow, "root", "admin", actor=SYSTEM, password="root-password-1")
     product = make_product(uow, key="AQM", name="Air monitor")
     make_product(uow, key="LAMP", name="Desk lamp")
     build = make_build(uow, product_id=product.id, code="PROTO-A")
     make_unit(uow, build, serial="AQM-0001")
     phases.record_gate_decision(
-        uow, "AQM", to_phase="pilot", outcome="go", decided_by="PM", rationale=""
+        uow,
+        "AQM",
+        to_phase="pilot",
+        outcome="go",
+        rationale="",
+        actor=Principal(name="PM", role=Role.PRODUCT),
     )
     engine.dispose()
 
