@@ -26,9 +26,16 @@ class PhasegateApp(FastAPI):
     server-error handler too, so every answer carries them, a 500 included."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        from phasegate.web.security import SecurityHeaders
+        from phasegate.web.security import SecurityHeaders, protect_pages
 
-        return SecurityHeaders(super().build_middleware_stack())
+        settings: Settings = self.state.settings
+        pages = protect_pages(
+            super().build_middleware_stack(),
+            secret=self.state.signing_key,
+            https=settings.https,
+            max_body=settings.max_body_bytes,
+        )
+        return SecurityHeaders(pages)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -37,6 +44,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from phasegate.web.app import install_web
 
     settings = settings or get_settings()
+    signing_key = settings.signing_key()  # ConfigurationError now, not at the first request
     engine = engine or db.make_engine(settings.database_url)
     db.require_current_schema(engine)
     uow_factory = uow_factory_for(engine)
@@ -45,6 +53,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="phasegate", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.settings = settings
+    app.state.signing_key = signing_key
     app.state.engine = engine
     app.state.uow_factory = uow_factory
 

@@ -15,19 +15,25 @@ from starlette.responses import PlainTextResponse, Response
 from phasegate.domain.errors import (
     ConfigurationError,
     Conflict,
+    Forbidden,
     GateBlocked,
     InvalidInput,
     NotFound,
     PhasegateError,
     PreconditionFailed,
+    TooManyAttempts,
+    Unauthenticated,
     Unavailable,
 )
+from phasegate.web import auth
 from phasegate.web.rendering import STATIC_DIR, render
 from phasegate.web.routes import router
 
 # The one table that turns the error family into pages: status code and heading.
 ERROR_PAGES: dict[type[PhasegateError], tuple[int, str]] = {
     NotFound: (404, "Not found"),
+    Forbidden: (403, "Not allowed"),
+    TooManyAttempts: (429, "Too many attempts"),
     InvalidInput: (400, "Invalid request"),
     PreconditionFailed: (412, "Changed meanwhile"),  # before Conflict: it is one
     Conflict: (409, "Conflict"),
@@ -56,6 +62,8 @@ async def _phasegate_error(request: Request, exc: Exception) -> Response:
     if _is_api(request):
         raise exc  # the API answers its own errors; anything reaching here is a bug there
     assert isinstance(exc, PhasegateError)
+    if isinstance(exc, Unauthenticated):  # the session ended meanwhile: sign in again
+        return auth.sign_in_redirect(request)
     status, title = next(
         (v for k, v in ERROR_PAGES.items() if isinstance(exc, k)), (400, "Request refused")
     )
@@ -93,10 +101,23 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_page(request, 500, "Server error", SERVER_ERROR)
 
 
+async def _sign_in_required(request: Request, exc: Exception) -> Response:
+    return auth.sign_in_redirect(request)
+
+
+async def _password_change_required(request: Request, exc: Exception) -> Response:
+    return auth.password_redirect(request)
+
+
 def install_web(app: FastAPI) -> None:
-    """Add the pages and ``/static`` to ``app``; HTML error pages for every non-API path."""
+    """Add the pages and ``/static`` (a public mount) to ``app``; HTML error pages for every
+    non-API path. Every page but the sign-in page needs a signed-in user."""
+    app.state.login_limiter = auth.AttemptLimiter()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
+    app.include_router(auth.router)
+    app.add_exception_handler(auth.SignInRequired, _sign_in_required)
+    app.add_exception_handler(auth.PasswordChangeRequired, _password_change_required)
     app.add_exception_handler(PhasegateError, _phasegate_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -29,6 +29,8 @@ from phasegate.domain.enums import (
     UnitStatus,
 )
 from phasegate.domain.phases import PHASE_ORDER
+from phasegate.domain.policy import Action, Kind
+from phasegate.services.identity import SignedIn
 from phasegate.services.read.yields import RTY_METHOD
 from phasegate.stats.intervals import Interval
 
@@ -126,6 +128,18 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={__version__}"
 
 
+def csrf_token(request: Request) -> str:
+    """The CSRF token forms and HTMX requests send back (``asgi-csrf`` sets its cookie)."""
+    token = request.scope.get("csrftoken")
+    return str(token()) if callable(token) else ""
+
+
+def may(user: Any, action: str, kind: str) -> bool:
+    """Whether the signed-in ``user`` may ``action`` records of ``kind``: which links a page
+    offers (the routes and services check again)."""
+    return user is not None and bool(user.principal.may(Action(action), Kind(kind)))
+
+
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 _env = templates.env
 _env.filters.update(
@@ -144,6 +158,8 @@ _env.globals.update(
     version=__version__,
     static_url=static_url,
     url_with=url_with,
+    csrf_token=csrf_token,
+    may=may,
     phase_colours={p.value: c for p, c in PHASE_COLOURS.items()},
     severity_colours={s.value: c for s, c in SEVERITY_COLOURS.items()},
     unit_status_colours={s.value: c for s, c in UNIT_STATUS_COLOURS.items()},
@@ -171,8 +187,11 @@ def render(
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
+    values = {"user": getattr(request.state, "user", None), **context}
+    if not isinstance(values["user"], SignedIn):
+        values["user"] = None
     response = templates.TemplateResponse(
-        request, name, dict(context), status_code=status_code, headers=dict(headers or {})
+        request, name, values, status_code=status_code, headers=dict(headers or {})
     )
     response.headers["Vary"] = "HX-Request"
     return response

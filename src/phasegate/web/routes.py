@@ -12,8 +12,10 @@ from pydantic_core import PydanticCustomError
 from starlette.responses import RedirectResponse, Response
 
 from phasegate.domain.errors import invalid
+from phasegate.domain.policy import PERMISSION_KEY, Action, Kind, Principal, permission
 from phasegate.domain.text import storable
-from phasegate.services.paging import MAX_ID, MAX_SEARCH, Page
+from phasegate.services import builds, crud, products
+from phasegate.services.paging import MAX_ID, MAX_PAGE, MAX_SEARCH, Page
 from phasegate.services.read.build import UnitRow, build_overview, build_units
 from phasegate.services.read.feedback import product_feedback
 from phasegate.services.read.findings import product_findings
@@ -23,6 +25,7 @@ from phasegate.services.read.rows import product_summary
 from phasegate.services.read.unit import unit_history
 from phasegate.store.uow import UnitOfWork
 from phasegate.web import charts
+from phasegate.web.auth import actor, check_permission
 from phasegate.web.rendering import is_htmx, render, url_with
 
 UNITS_PER_PAGE = 50
@@ -52,7 +55,25 @@ def _refuse_unstorable_text(request: Request) -> None:
             raise invalid(name, "must not contain NUL bytes or lone surrogates")
 
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(_refuse_unstorable_text)])
+# Who may open a page is checked first: an anonymous visitor learns nothing from its errors.
+router = APIRouter(
+    include_in_schema=False,
+    dependencies=[Depends(check_permission), Depends(_refuse_unstorable_text)],
+)
+
+
+def _needs(action: Action, kind: Kind) -> dict[str, Any]:
+    """The ``openapi_extra`` of a page that needs ``action`` on ``kind``."""
+    return {PERMISSION_KEY: permission(action, kind)}
+
+
+READ_PRODUCTS = _needs(Action.READ, Kind.PRODUCT)
+# The product page shows requirements, feedback and gate decisions besides the builds.
+READ_PRODUCT_PAGE = _needs(Action.READ, Kind.REQUIREMENT)
+READ_FINDINGS = _needs(Action.READ, Kind.FINDING)
+READ_FEEDBACK = _needs(Action.READ, Kind.FEEDBACK)
+READ_BUILDS = _needs(Action.READ, Kind.BUILD)
+READ_UNITS = _needs(Action.READ, Kind.UNIT)
 
 
 def _uow(request: Request) -> UnitOfWork:
@@ -69,25 +90,40 @@ def _page_param(page: int) -> int | None:
     return page if page > 1 else None
 
 
-@router.get("/", name="portfolio")
+@router.get("/", name="portfolio", openapi_extra=READ_PRODUCTS)
 def portfolio_page(request: Request, phase: str | None = None) -> Response:
     uow = _uow(request)
-    cards = portfolio(uow, phase=phase or None)
+    who = actor(request)
+    cards = portfolio(uow, actor=who, phase=phase or None)
     return render(
         request,
         "portfolio.html",
         {
             "nav": phase or "portfolio",
             "cards": cards,
-            "phase_counts": phase_counts(uow),
+            "phase_counts": phase_counts(uow, actor=who),
             "phase": phase or None,
+            "partner_builds": _partner_builds(uow, who) if who.scoped else None,
         },
     )
 
 
-@router.get("/products/{key}", name="product")
+def _partner_builds(uow: UnitOfWork, who: Principal) -> dict[str, list[Any]]:
+    """A partner user's builds per product key: its cards link to them, not to the product
+    page it may not read. Both lists are scoped to the partner by the services."""
+    keys = {
+        p.id: p.key for p in crud.list_page(uow, products.PRODUCTS, actor=who, limit=MAX_PAGE).items
+    }
+    found = crud.list_page(uow, builds.BUILDS, actor=who, limit=MAX_PAGE)
+    per_product: dict[str, list[Any]] = {}
+    for build in found.items:
+        per_product.setdefault(keys.get(build.product_id, ""), []).append(build)
+    return per_product
+
+
+@router.get("/products/{key}", name="product", openapi_extra=READ_PRODUCT_PAGE)
 def product_page(request: Request, key: str) -> Response:
-    result = product_overview(_uow(request), key)
+    result = product_overview(_uow(request), key, actor=actor(request))
     return render(
         request,
         "product.html",
@@ -99,7 +135,7 @@ def product_page(request: Request, key: str) -> Response:
     )
 
 
-@router.get("/products/{key}/findings", name="product_findings")
+@router.get("/products/{key}/findings", name="product_findings", openapi_extra=READ_FINDINGS)
 def findings_page(
     request: Request,
     key: str,
@@ -112,7 +148,7 @@ def findings_page(
     return _product_list(request, key, "findings", product_findings, filters, page)
 
 
-@router.get("/products/{key}/feedback", name="product_feedback")
+@router.get("/products/{key}/feedback", name="product_feedback", openapi_extra=READ_FEEDBACK)
 def feedback_page(
     request: Request,
     key: str,
@@ -135,9 +171,10 @@ def _product_list(
     """A list page of the product's ``name`` (findings, feedback): one page of what ``rows_of``
     (the read service) returns for ``filters`` (its parameters); HTMX gets the table alone."""
     uow = _uow(request)
-    summary = product_summary(uow, key)
+    who = actor(request)
+    summary = product_summary(uow, key, actor=who)
     offset = _offset(page, ROWS_PER_PAGE)
-    rows = rows_of(uow, key, **filters, limit=ROWS_PER_PAGE, offset=offset)
+    rows = rows_of(uow, key, **filters, actor=who, limit=ROWS_PER_PAGE, offset=offset)
     base = f"/products/{summary.key}/{name}"
     context = {"rows": rows, "filters": filters, "base": base, "product": summary}
     if is_htmx(request):
@@ -163,6 +200,7 @@ def _units(
     units = build_units(
         _uow(request),
         build_id,
+        actor=actor(request),
         status=filters["status"],
         allocation=filters["allocation"],
         q=filters["q"],
@@ -172,7 +210,7 @@ def _units(
     return units, filters
 
 
-@router.get("/builds/{build_id}", name="build")
+@router.get("/builds/{build_id}", name="build", openapi_extra=READ_BUILDS)
 def build_page(
     request: Request,
     build_id: BuildId,
@@ -181,7 +219,7 @@ def build_page(
     q: Search = None,
     page: PageNumber = 1,
 ) -> Response:
-    result = build_overview(_uow(request), build_id)
+    result = build_overview(_uow(request), build_id, actor=actor(request))
     units, filters = _units(request, build_id, status, allocation, q, page)
     return render(
         request,
@@ -199,7 +237,7 @@ def build_page(
     )
 
 
-@router.get("/builds/{build_id}/units", name="build_units")
+@router.get("/builds/{build_id}/units", name="build_units", openapi_extra=READ_UNITS)
 def build_units_partial(
     request: Request,
     build_id: BuildId,
@@ -218,7 +256,7 @@ def build_units_partial(
     return _table(request, "partials/units_table.html", context, page)
 
 
-@router.get("/units", name="unit_lookup")
+@router.get("/units", name="unit_lookup", openapi_extra=READ_UNITS)
 def unit_lookup(serial: str = "", product: str | None = None) -> Response:
     """The serial search in the top bar: go to that unit's page."""
     serial = serial.strip()
@@ -229,7 +267,7 @@ def unit_lookup(serial: str = "", product: str | None = None) -> Response:
     )
 
 
-@router.get("/units/{serial}", name="unit")
+@router.get("/units/{serial}", name="unit", openapi_extra=READ_UNITS)
 def unit_page(request: Request, serial: str, product: str | None = None) -> Response:
-    history = unit_history(_uow(request), serial, product or None)
+    history = unit_history(_uow(request), serial, product or None, actor=actor(request))
     return render(request, "unit.html", {"nav": "portfolio", "u": history})

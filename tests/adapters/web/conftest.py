@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import httpx2
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -27,8 +28,9 @@ from sqlalchemy import Engine
 
 from phasegate.app import create_app
 from phasegate.config import Settings
+from phasegate.domain.policy import Role
 from phasegate.store import db
-from tests.adapters.web.data import WebData, populate
+from tests.adapters.web.data import PASSWORD, USERS, WebData, populate
 from tests.conftest import new_postgres_database
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,6 +43,42 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+SECRET = "web-tests-secret-key-0123456789abcdefghij"
+
+
+def settings_for(url: str, **more: Any) -> Settings:
+    return Settings(database_url=url, secret_key=SECRET, **more)
+
+
+def csrf_token(client: TestClient) -> str:
+    """The CSRF token of ``client``'s cookie, fetching the sign-in page first if it has none."""
+    if client.cookies.get("csrftoken") is None:
+        client.get("/login")
+    token = client.cookies.get("csrftoken")
+    assert token, "the sign-in page set no csrftoken cookie"
+    return token
+
+
+def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> httpx2.Response:
+    """Sign ``client`` in through the sign-in form; the answer (a 303 when it worked)."""
+    data = {"csrftoken": csrf_token(client), "name": name, "password": password}
+    return client.post("/login", data=data, follow_redirects=False)
+
+
+def signed_in_client(app: FastAPI, role: Role = Role.ADMIN) -> TestClient:
+    client = TestClient(app)
+    answer = sign_in(client, USERS[role])
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def sign_in_tab(tab: Any, live_url: str, role: Role) -> None:
+    """Sign a browser tab in as the test user of ``role``, through the sign-in page."""
+    tab.goto(f"{live_url}/login", wait_until="domcontentloaded")
+    tab.fill("input[name=name]", USERS[role])
+    tab.fill("input[name=password]", PASSWORD)
+    tab.click("form.auth-form button[type=submit]")
+    tab.wait_for_url(f"{live_url}/")
 
 
 @dataclass(frozen=True)
@@ -70,13 +108,14 @@ def site(
         engine = db.make_engine(url)
         db.upgrade(engine)
         data = populate(engine)
-        yield Site(engine, data, create_app(Settings(database_url=url), engine=engine))
+        yield Site(engine, data, create_app(settings_for(url), engine=engine))
         engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def client(site: Site) -> TestClient:
-    return TestClient(site.app)
+    """A browser signed in as the test administrator."""
+    return signed_in_client(site.app)
 
 
 def _free_port() -> int:

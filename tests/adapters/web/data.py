@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
-from phasegate.services import builds, crud, phases, products, quality
+from phasegate.domain.policy import SYSTEM, Role
+from phasegate.services import builds, crud, identity, phases, products, quality
 from phasegate.store.models import (
     BuildCharacteristicStat,
     BuildStationStat,
@@ -27,8 +28,12 @@ from phasegate.store.models import (
 )
 from phasegate.store.uow import UnitOfWork
 
-ACTOR = "page tests"
 T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+PASSWORD = "page-tests-password"
+# One user per role, named after it; the partner user works for "Acme EMS", which makes PROTO-B1.
+USERS = {role: role.value for role in Role}
+PARTNER = "Acme EMS"
+OTHER_PARTNER = "Other Works"
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,25 @@ class WebData:
     proto_build_id: int
     shared_serial: str  # exists in two products
     pilot_serial: str  # a pilot unit with passes, tests and a defect
+    partner_build_id: int  # PROTO-B1 (DRN), made by the partner user's partner
+    other_partner_build_id: int  # S-PROTO-1 (SEN), made by another partner
 
 
 def _create(uow: UnitOfWork, resource: Any, **data: Any) -> Any:
-    return crud.create(uow, resource, data, actor=ACTOR)
+    return crud.create(uow, resource, data, actor=SYSTEM)
+
+
+def _users(uow: UnitOfWork, partner_id: int) -> None:
+    for role, name in USERS.items():
+        identity.create_user(
+            uow,
+            name,
+            role,
+            actor=SYSTEM,
+            full_name=f"Test {role.label.lower()}",
+            partner=partner_id if role is Role.PARTNER else None,
+            password=PASSWORD,
+        )
 
 
 def populate(engine: Engine, *, pilot_units: int = 120) -> WebData:
@@ -95,6 +115,9 @@ def populate(engine: Engine, *, pilot_units: int = 120) -> WebData:
             status=status,
         )
 
+    acme = _create(uow, builds.PARTNERS, name=PARTNER, kind="contract_manufacturer")
+    other = _create(uow, builds.PARTNERS, name=OTHER_PARTNER, kind="contract_manufacturer")
+    _users(uow, acme.id)
     line = _create(uow, builds.LINES, name="Pilot line A")
     stations = [
         _create(
@@ -154,6 +177,7 @@ def populate(engine: Engine, *, pilot_units: int = 120) -> WebData:
         phase="prototype",
         fidelity="high",
         technique="cnc",
+        partner_id=acme.id,
         planned_quantity=8,
         actual_quantity=8,
         budget=9000.0,
@@ -180,7 +204,7 @@ def populate(engine: Engine, *, pilot_units: int = 120) -> WebData:
         "DRN",
         to_phase="pilot",
         outcome="conditional",
-        decided_by="Quality lead",
+        actor=SYSTEM,
         rationale="Go, provided motor noise is re-verified on rev C.",
         decided_at=dt.datetime(2026, 2, 27, 15, 0, tzinfo=dt.UTC),
     )
@@ -189,7 +213,7 @@ def populate(engine: Engine, *, pilot_units: int = 120) -> WebData:
         "PWR",
         to_phase="pilot",
         outcome="go",
-        decided_by="PM",
+        actor=SYSTEM,
         rationale="",
         decided_at=dt.datetime(2025, 9, 1, tzinfo=dt.UTC),
     )
@@ -198,7 +222,7 @@ def populate(engine: Engine, *, pilot_units: int = 120) -> WebData:
         "PWR",
         to_phase="production",
         outcome="go",
-        decided_by="PM",
+        actor=SYSTEM,
         rationale="",
         decided_at=dt.datetime(2026, 1, 15, tzinfo=dt.UTC),
     )
@@ -210,6 +234,7 @@ def populate(engine: Engine, *, pilot_units: int = 120) -> WebData:
         code="S-PROTO-1",
         phase="prototype",
         technique="pcb_assembly",
+        partner_id=other.id,
         planned_quantity=3,
     )
     _create(
@@ -288,6 +313,8 @@ def populate(engine: Engine, *, pilot_units: int = 120) -> WebData:
         proto_build_id=proto_a.id,
         shared_serial="SN-0001",
         pilot_serial="DRN-P1-0001",
+        partner_build_id=proto_b.id,
+        other_partner_build_id=sensor_build.id,
     )
 
 

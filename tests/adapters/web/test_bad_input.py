@@ -8,11 +8,10 @@ from fastapi import Request
 from fastapi.testclient import TestClient
 
 from phasegate.app import create_app
-from phasegate.config import Settings
 from phasegate.domain.errors import InvalidInput
 from phasegate.store.uow import UnitOfWork
 from phasegate.web.routes import LAST_PAGE, MAX_ID, MAX_SEARCH, _refuse_unstorable_text
-from tests.adapters.web.conftest import Site
+from tests.adapters.web.conftest import Site, settings_for, signed_in_client
 
 HX = {"HX-Request": "true"}
 HUGE = "99999999999999999999"
@@ -152,8 +151,9 @@ def test_an_unexpected_failure_gets_the_error_page(site: Site) -> None:
         raise RuntimeError("boom")
 
     url = site.engine.url.render_as_string(hide_password=False)
-    app = create_app(Settings(database_url=url), engine=site.engine)
-    app.state.uow_factory = broken
-    client = TestClient(app, raise_server_exceptions=False)
+    app = create_app(settings_for(url), engine=site.engine)
+    cookies = signed_in_client(app).cookies
+    app.state.uow_factory = broken  # looking up the session fails now
+    client = TestClient(app, raise_server_exceptions=False, cookies=cookies)
     text = _error_page(client.get("/"), 500)
     assert "boom" not in text and "Server error" in text

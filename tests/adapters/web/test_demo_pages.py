@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import func, select
 
 from phasegate.app import create_app
-from phasegate.config import Settings
 from phasegate.demo.loader import load_demo
+from phasegate.demo.logins import DEMO_LOGINS
 from phasegate.store import db
 from phasegate.store.models import Build, Product, Unit
-from tests.adapters.web.conftest import serve
+from tests.adapters.web.conftest import serve, settings_for
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, A
     engine = db.make_engine(url)
     db.upgrade(engine)
     load_demo(engine)
-    app = create_app(Settings(database_url=url), engine=engine)
+    app = create_app(settings_for(url), engine=engine)
     for base in serve(app):
         yield base, engine
     engine.dispose()
@@ -58,7 +58,13 @@ def test_demo_pages(demo_site: tuple[str, Any], browser: Any, artifacts: Path) -
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
 
-    page.goto(f"{base}/", wait_until="networkidle")
+    admin = DEMO_LOGINS[0]
+    page.goto(f"{base}/login", wait_until="domcontentloaded")
+    page.fill("input[name=name]", admin.name)
+    page.fill("input[name=password]", admin.password)
+    page.click("form.auth-form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    page.wait_for_load_state("networkidle")
     assert page.locator("[data-product]").count() == len(keys)
     page.screenshot(path=str(artifacts / "demo-portfolio.png"), full_page=True)
     for key in keys:

@@ -10,11 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 
 from phasegate.app import create_app
-from phasegate.config import Settings
-from phasegate.services import builds, crud
+from phasegate.domain.policy import SYSTEM, Role
+from phasegate.services import builds, crud, identity
 from phasegate.store.models import Unit
 from phasegate.store.uow import UnitOfWork
-from tests.adapters.web.conftest import Site
+from tests.adapters.web.conftest import Site, settings_for, signed_in_client
+from tests.adapters.web.data import PASSWORD, USERS
 from tests.factories import make_line, make_product, make_revision
 
 HX = {"HX-Request": "true"}
@@ -151,8 +152,10 @@ def test_bad_parameters_get_an_error_page(client: TestClient) -> None:
 
 
 def test_api_errors_stay_json(client: TestClient) -> None:
+    # The API takes bearer tokens only: the session cookie signs nobody in there.
     r = client.get("/api/v1/products/NOPE")
-    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/json")
+    assert r.json()["error"]["type"] == "unauthenticated"
     for path in ("/api", "/api/v2/products", "/api/products"):
         outside = client.post(path) if path == "/api" else client.get(path)
         assert outside.status_code == 404
@@ -191,8 +194,9 @@ def test_five_thousand_units_paginate_and_filter(engine: Engine) -> None:
             "line_id": line.id,
             "planned_quantity": 5000,
         },
-        actor="tests",
+        actor=SYSTEM,
     )
+    identity.create_user(uow, USERS[Role.VIEWER], Role.VIEWER, actor=SYSTEM, password=PASSWORD)
     statuses = ["passed", "passed", "passed", "failed", "rework"]
     with engine.begin() as conn:
         conn.execute(
@@ -208,7 +212,7 @@ def test_five_thousand_units_paginate_and_filter(engine: Engine) -> None:
                 for i in range(5000)
             ],
         )
-    client = TestClient(create_app(Settings(database_url=url), engine=engine))
+    client = signed_in_client(create_app(settings_for(url), engine=engine), Role.VIEWER)
     r = client.get(f"/builds/{build.id}")
     assert r.status_code == 200 and "Showing 1–50 of 5,000 units" in r.text
     assert len(_rows(r.text, "data-serial")) == 50

@@ -16,11 +16,11 @@ from httpx import Headers
 from starlette.routing import BaseRoute, Mount, Route
 
 from phasegate.app import create_app
-from phasegate.config import Settings
 from phasegate.domain.enums import PHASE_COLOURS, SEVERITY_COLOURS, UNIT_STATUS_COLOURS
 from phasegate.store import db
 from phasegate.web.rendering import STATIC_DIR
 from phasegate.web.security import SECURITY_HEADERS
+from tests.adapters.web.conftest import settings_for
 
 PARAM = re.compile(r"{[^}]+}")
 
@@ -31,7 +31,7 @@ def app(tmp_path: Path) -> Iterator[FastAPI]:
     url = f"sqlite:///{tmp_path / 'headers.db'}"
     engine = db.make_engine(url)
     db.upgrade(engine)
-    yield create_app(Settings(database_url=url), engine=engine)
+    yield create_app(settings_for(url), engine=engine)
     engine.dispose()
 
 
