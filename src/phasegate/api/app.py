@@ -17,8 +17,12 @@ DESCRIPTION = """\
 Products, their revisions, requirements and specifications; partners, lines and stations;
 builds, units, findings, feedback and defect codes; gate decisions and the audit trail.
 
-Every error answers `{"error": {"type", "message", "fields": [{"loc", "message"}]}}`.
-Changes are audited under the name in the `X-Phasegate-Actor` header. A record's response
+Every request but `GET /health` needs an API token: `Authorization: Bearer TOKEN` (create one
+with `phasegate tokens create --scope read|write|ingest|admin`). Without a valid token the answer
+is 401; a token whose user's role or scopes do not allow the operation gets 403, and a partner
+user's token answers 404 for a record outside its partner's builds. Changes are audited under the
+token's user. Every error answers `{"error": {"type", "message", "fields": [{"loc", "message"}]}}`.
+A record's response
 carries its version as the `ETag`; send it back in `If-Match` so a change applies only to the
 version you read (412 otherwise). Request bodies are JSON (415 otherwise), at most
 `PHASEGATE_MAX_BODY_BYTES` long (413 otherwise).
@@ -75,10 +79,15 @@ def create_api() -> FastAPI:
     api.add_route("/docs", _docs_page, methods=["GET"], include_in_schema=False)  # a page
     install_error_handlers(api)
     api.add_middleware(RequestBodyCheck)
-    api.include_router(health.router)
-    for collection in COLLECTIONS:
-        api.include_router(collection_router(collection))
-    api.include_router(lines.router)
-    api.include_router(gates.router)
-    api.include_router(audit.router)
+    routers = [
+        health.router,
+        *(collection_router(c) for c in COLLECTIONS),
+        lines.router,
+        gates.router,
+        audit.router,
+    ]
+    for router in routers:
+        # The routers' own routes (each a GuardedRoute, path prefixed already) go straight into
+        # the route table, so it lists every operation with the permission it declares.
+        api.router.routes.extend(router.routes)
     return api

@@ -7,16 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from phasegate.api.deps import Uow
+from phasegate.api.deps import Acting, GuardedRoute, Uow
 from phasegate.api.errors import READ_ERRORS
 from phasegate.api.resources import ProductRef, page_of, product_filter
 from phasegate.api.schemas import AuditEventOut, Page
 from phasegate.api.types import MAX_OFFSET, RecordId, StorableText
 from phasegate.domain.enums import AuditAction
+from phasegate.domain.policy import PERMISSION_KEY, Action, Kind, permission
 from phasegate.services import audit_trail
 from phasegate.services.paging import MAX_PAGE
 
-router = APIRouter(prefix="/audit-events", tags=["Audit trail"])
+router = APIRouter(prefix="/audit-events", tags=["Audit trail"], route_class=GuardedRoute)
 
 # As long as the columns they are compared with.
 EntityType = Annotated[str, Field(max_length=60), StorableText()]
@@ -33,7 +34,7 @@ class AuditQuery(BaseModel):
         None, description="Only events about this product (key or id)."
     )
     action: AuditAction | None = None
-    actor: ActorName | None = None
+    actor: ActorName | None = Field(None, description="Only events of this user's doing.")
     limit: int = Field(50, ge=1, le=MAX_PAGE)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
@@ -46,18 +47,20 @@ class AuditQuery(BaseModel):
     "after.",
     operation_id="list_audit_events",
     responses=READ_ERRORS,
+    openapi_extra={PERMISSION_KEY: permission(Action.READ, Kind.AUDIT_EVENT)},
 )
-def list_audit_events(query: Annotated[AuditQuery, Query()], uow: Uow) -> Any:
+def list_audit_events(query: Annotated[AuditQuery, Query()], uow: Uow, actor: Acting) -> Any:
     product_id = query.product_id
     if query.product is not None:
-        product_id = product_filter(uow, query.product, product_id)
+        product_id = product_filter(uow, query.product, product_id, actor=actor)
     page = audit_trail.list_events(
         uow,
+        actor=actor,
         entity_type=query.entity_type,
         entity_id=query.entity_id,
         product_id=product_id,
         action=query.action,
-        actor=query.actor,
+        by=query.actor,
         limit=query.limit,
         offset=query.offset,
     )

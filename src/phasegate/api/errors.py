@@ -19,17 +19,23 @@ from phasegate.domain.errors import (
     ConfigurationError,
     Conflict,
     FieldError,
+    Forbidden,
     GateBlocked,
     InvalidInput,
     NotFound,
     PhasegateError,
     PreconditionFailed,
+    TooManyAttempts,
+    Unauthenticated,
     Unavailable,
 )
 
 # The one table: error class (or the status of an HTTP error) -> (HTTP status, error type).
 # First match wins, so subclasses come before their base.
 ERRORS: dict[type[Exception] | int, tuple[int, str]] = {
+    Unauthenticated: (401, Unauthenticated.kind),
+    Forbidden: (403, Forbidden.kind),
+    TooManyAttempts: (429, TooManyAttempts.kind),
     NotFound: (404, NotFound.kind),
     InvalidInput: (422, InvalidInput.kind),
     PreconditionFailed: (412, PreconditionFailed.kind),
@@ -47,6 +53,9 @@ ERRORS: dict[type[Exception] | int, tuple[int, str]] = {
 
 # What each error status means, for the OpenAPI document of the routes that can answer it.
 _MEANINGS = {
+    401: "No bearer token, or one that is unknown, revoked or expired, or whose account is "
+    "disabled; `WWW-Authenticate` says which",
+    403: "The token's role or scopes do not allow this",
     404: "No such record",
     409: "Conflicts with existing data or the gate plan",
     412: "`If-Match` names another version of the record than the current one",
@@ -63,10 +72,11 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 # Per kind of route, the errors it can answer (besides 405, which no operation can document).
-READ_ERRORS = error_responses(404, 422, 503)
-CREATE_ERRORS = error_responses(409, 413, 415, 422, 503)
-CREATE_UNDER_ERRORS = error_responses(404, 409, 413, 415, 422, 503)  # under a record's URL
-UPDATE_ERRORS = error_responses(404, 409, 412, 413, 415, 422, 503)
+# Every route but the public ones answers 401 without a valid token and 403 without permission.
+READ_ERRORS = error_responses(401, 403, 404, 422, 503)
+CREATE_ERRORS = error_responses(401, 403, 409, 413, 415, 422, 503)
+CREATE_UNDER_ERRORS = error_responses(401, 403, 404, 409, 413, 415, 422, 503)  # under a URL
+UPDATE_ERRORS = error_responses(401, 403, 404, 409, 412, 413, 415, 422, 503)
 
 _SOURCES = ("body", "query", "path", "header", "cookie")
 # Clearer words for the commonest complaints, by (error type, where the value came from).
@@ -112,10 +122,21 @@ def _field_error(detail: dict[str, Any]) -> FieldError:
     return FieldError(".".join(loc) or "body", message)
 
 
+def challenge(request: Request, error: Unauthenticated) -> dict[str, str]:
+    """The ``WWW-Authenticate`` header of a 401 (RFC 6750): ``invalid_token`` when the request
+    showed a bearer token that was refused."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return {"WWW-Authenticate": "Bearer"}
+    reason = error.message.replace("\\", "").replace('"', "'")
+    return {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'}
+
+
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, PhasegateError)
     status, kind = _lookup(error)
-    return error_response(status, kind, error.message, error.fields)
+    headers = challenge(request, error) if isinstance(error, Unauthenticated) else None
+    return error_response(status, kind, error.message, error.fields, headers=headers)
 
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:

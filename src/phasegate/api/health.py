@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from phasegate import __version__
-from phasegate.api.deps import Uow
+from phasegate.api.deps import GuardedRoute, Uow
 from phasegate.api.schemas import HealthOut
+from phasegate.domain.policy import PERMISSION_KEY, PUBLIC
 from phasegate.services.health import check_database
 
-router = APIRouter(tags=["System"])
+router = APIRouter(tags=["System"], route_class=GuardedRoute)
 
 
 @router.get(
@@ -20,6 +21,7 @@ router = APIRouter(tags=["System"])
     "is not the newest); 503 with status `unavailable` when it cannot be reached.",
     operation_id="get_health",
     responses={503: {"model": HealthOut, "description": "The database cannot be reached"}},
+    openapi_extra={PERMISSION_KEY: PUBLIC},  # monitors ask without a token
 )
 def get_health(uow: Uow, response: Response) -> HealthOut:
     database = check_database(uow)

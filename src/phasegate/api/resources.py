@@ -27,7 +27,7 @@ from phasegate.api.conditional import (
     stale_if_match,
     tag_response,
 )
-from phasegate.api.deps import Actor, Uow
+from phasegate.api.deps import Acting, GuardedRoute, Uow
 from phasegate.api.errors import CREATE_ERRORS, READ_ERRORS, UPDATE_ERRORS
 from phasegate.api.types import (
     MAX_ID,
@@ -38,6 +38,7 @@ from phasegate.api.types import (
     text,
 )
 from phasegate.domain.errors import invalid
+from phasegate.domain.policy import PERMISSION_KEY, Action, Principal, permission
 from phasegate.services import builds, crud, products, quality
 from phasegate.services.crud import Resource
 from phasegate.services.paging import MAX_PAGE, Page
@@ -53,7 +54,7 @@ class Collection:
     path: str  # "/defect-codes"
     product_owned: bool = False  # lists take ?product=KEY
     # Finds a record by the text in its URL (products: id or key); None: by integer id.
-    find: Callable[[UnitOfWork, str], Any] | None = None
+    find: Callable[..., Any] | None = None  # (uow, text, *, actor)
 
     @property
     def create(self) -> type[s.Input]:
@@ -81,6 +82,10 @@ class Collection:
 
     def operation_id(self, verb: str, *, many: bool = False) -> str:
         return f"{verb}_{(self.plural if many else self.singular).replace(' ', '_')}"
+
+    def needs(self, action: Action) -> dict[str, Any]:
+        """The ``openapi_extra`` of a route that takes ``action`` on this record type."""
+        return {PERMISSION_KEY: permission(action, self.resource.kind)}
 
 
 COLLECTIONS: tuple[Collection, ...] = (
@@ -142,9 +147,9 @@ def query_model(collection: Collection) -> type[ListQuery]:
     return cast(type[ListQuery], create_model(model_name, __base__=base, **filters))
 
 
-def product_filter(uow: UnitOfWork, ref: str, product_id: int | None) -> int:
+def product_filter(uow: UnitOfWork, ref: str, product_id: int | None, *, actor: Principal) -> int:
     """The id of the product ``?product=`` names; it must agree with ``?product_id=``."""
-    product = resolve_product(uow, ref)
+    product = resolve_product(uow, ref, actor=actor)
     if product_id is not None and product_id != product.id:
         raise invalid("product", f"{ref!r} is product {product.id}, not product_id {product_id}")
     return product.id
@@ -166,7 +171,7 @@ def with_schemas(endpoint: E, **annotations: Any) -> E:
 
 def collection_router(collection: Collection) -> APIRouter:
     """The list, get, create and update routes of one record type."""
-    router = APIRouter(prefix=collection.path, tags=[collection.tag])
+    router = APIRouter(prefix=collection.path, tags=[collection.tag], route_class=GuardedRoute)
     _add_list(router, collection)
     _add_create(router, collection)
     _add_get_and_update(router, collection)
@@ -184,14 +189,20 @@ def _add_list(router: APIRouter, collection: Collection) -> None:
     filters_named = ("product", *resource.filters) if collection.product_owned else resource.filters
     searched = f"; `q` searches {', '.join(resource.search)}" if resource.search else ""
 
-    def list_records(query: Annotated[ListQuery, Query()], uow: Uow) -> Any:
+    def list_records(query: Annotated[ListQuery, Query()], uow: Uow, actor: Acting) -> Any:
         filters = query.model_dump(exclude=_PAGING, exclude_none=True)
         ref = getattr(query, "product", None)
         if ref is not None:
-            filters["product_id"] = product_filter(uow, ref, filters.get("product_id"))
+            filters["product_id"] = product_filter(uow, ref, filters.get("product_id"), actor=actor)
         q = getattr(query, "q", None)
         page = crud.list_page(
-            uow, resource, filters=filters, q=q, limit=query.limit, offset=query.offset
+            uow,
+            resource,
+            actor=actor,
+            filters=filters,
+            q=q,
+            limit=query.limit,
+            offset=query.offset,
         )
         return page_of(Out, page)
 
@@ -205,6 +216,7 @@ def _add_list(router: APIRouter, collection: Collection) -> None:
         f"{', '.join(filters_named)}{searched}.",
         operation_id=collection.operation_id("list", many=True),
         responses=READ_ERRORS,
+        openapi_extra=collection.needs(Action.READ),
     )
 
 
@@ -212,7 +224,7 @@ def _add_create(router: APIRouter, collection: Collection) -> None:
     resource, Out, one = collection.resource, collection.out, collection.singular
 
     def create_record(
-        body: s.Input, request: Request, response: Response, uow: Uow, actor: Actor
+        body: s.Input, request: Request, response: Response, uow: Uow, actor: Acting
     ) -> Any:
         record = crud.create(uow, resource, body.model_dump(exclude_unset=True), actor=actor)
         response.headers["Location"] = f"{request.url.path}/{record.id}"
@@ -229,6 +241,7 @@ def _add_create(router: APIRouter, collection: Collection) -> None:
         response_description=f"The new {one}; the `Location` header is its URL.",
         operation_id=collection.operation_id("create"),
         responses={201: {"headers": ETAG_HEADER}, **CREATE_ERRORS},
+        openapi_extra=collection.needs(Action.CREATE),
     )
 
 
@@ -236,13 +249,17 @@ def _add_get_and_update(router: APIRouter, collection: Collection) -> None:
     resource, Out, one = collection.resource, collection.out, collection.singular
     find = collection.find
 
-    def read(uow: UnitOfWork, key: Any) -> Any:
-        return find(uow, key) if find is not None else crud.get(uow, resource, key)
+    def read(uow: UnitOfWork, key: Any, actor: Principal) -> Any:
+        if find is not None:
+            return find(uow, key, actor=actor)
+        return crud.get(uow, resource, key, actor=actor)
 
-    def change(uow: UnitOfWork, key: Any, body: s.Input, actor: str, if_match: str | None) -> Any:
+    def change(
+        uow: UnitOfWork, key: Any, body: s.Input, actor: Principal, if_match: str | None
+    ) -> Any:
         ident, version = key, None
         if find is not None or if_match is not None:
-            record = read(uow, key)
+            record = read(uow, key, actor)
             ident, version = record.id, expected_version(if_match, record)
         changes = body.model_dump(exclude_unset=True)
         with stale_if_match():
@@ -250,15 +267,15 @@ def _add_get_and_update(router: APIRouter, collection: Collection) -> None:
 
     if find is not None:
 
-        def get_by_ref(ref: RefPath, response: Response, uow: Uow) -> Any:
-            return _shown(Out, read(uow, ref), response)
+        def get_by_ref(ref: RefPath, response: Response, uow: Uow, actor: Acting) -> Any:
+            return _shown(Out, read(uow, ref, actor), response)
 
         def update_by_ref(
             ref: RefPath,
             body: s.Input,
             response: Response,
             uow: Uow,
-            actor: Actor,
+            actor: Acting,
             if_match: IfMatch = None,
         ) -> Any:
             return _shown(Out, change(uow, ref, body, actor, if_match), response)
@@ -267,15 +284,15 @@ def _add_get_and_update(router: APIRouter, collection: Collection) -> None:
         how = " by id or key"
     else:
 
-        def get_by_id(id: IdPath, response: Response, uow: Uow) -> Any:
-            return _shown(Out, read(uow, id), response)
+        def get_by_id(id: IdPath, response: Response, uow: Uow, actor: Acting) -> Any:
+            return _shown(Out, read(uow, id, actor), response)
 
         def update_by_id(
             id: IdPath,
             body: s.Input,
             response: Response,
             uow: Uow,
-            actor: Actor,
+            actor: Acting,
             if_match: IfMatch = None,
         ) -> Any:
             return _shown(Out, change(uow, id, body, actor, if_match), response)
@@ -291,6 +308,7 @@ def _add_get_and_update(router: APIRouter, collection: Collection) -> None:
         summary=f"Get a {one}{how}",
         operation_id=collection.operation_id("get"),
         responses={200: {"headers": ETAG_HEADER}, **READ_ERRORS},
+        openapi_extra=collection.needs(Action.READ),
     )
     router.add_api_route(
         path,
@@ -302,4 +320,5 @@ def _add_get_and_update(router: APIRouter, collection: Collection) -> None:
         "only if the record is still at that version (412 otherwise).",
         operation_id=collection.operation_id("update"),
         responses={200: {"headers": ETAG_HEADER}, **UPDATE_ERRORS},
+        openapi_extra=collection.needs(Action.UPDATE),
     )

@@ -191,12 +191,14 @@ def _output_field(spec: FieldSpec) -> Any:
 
 # The outcomes that need a written rationale; the schema says so with an if/then.
 _EXPLAINED = [outcome.value for outcome in GateOutcome if needs_rationale(outcome)]
-DecidedBy = Annotated[str, Field(min_length=1, max_length=120), StorableText(not_blank=True)]
 Rationale = Annotated[str, Field(max_length=TEXT_MAX_LENGTH), StorableText()]
 
 
 class GateDecisionCreate(Input):
-    """A decision at a gate; a ``no_go`` or ``conditional`` needs a ``rationale``, not blank."""
+    """A decision at a gate; a ``no_go`` or ``conditional`` needs a ``rationale``, not blank.
+
+    There is no ``decided_by``: the decision is the token's user's, and a body that names
+    someone is refused (422), as every unknown field is."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -210,9 +212,6 @@ class GateDecisionCreate(Input):
 
     to_phase: Phase = Field(description="The gate: the phase the product would move into.")
     outcome: GateOutcome
-    decided_by: DecidedBy | None = Field(
-        None, description="Who decided; defaults to the X-Phasegate-Actor of the request."
-    )
     rationale: Rationale = Field(
         "", description=f"Why; required, and not blank, for {' and '.join(_EXPLAINED)}."
     )

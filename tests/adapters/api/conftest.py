@@ -4,6 +4,9 @@
 the session, over a database migrated once (PostgreSQL's is a database of its own, created for
 the session and dropped after it) and emptied before each test. When PostgreSQL cannot be
 reached its tests are skipped with the reason, except in CI (``CI=true``), where that fails.
+After emptying the database, the fixtures create an admin user and send a token of every scope
+with each request (``support.sign_in_as_admin``); the tests of authentication and permissions
+make other users and tokens.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy import Engine
 from phasegate.app import create_app
 from phasegate.config import Settings
 from phasegate.store import db
-from tests.adapters.api.support import DEFAULT_ACTOR
+from tests.adapters.api.support import SECRET_KEY, sign_in_as_admin
 from tests.conftest import new_postgres_database
 
 
@@ -46,7 +49,7 @@ def migrated_postgres_url() -> Iterator[str]:
 def running_app(url: str) -> Iterator[tuple[TestClient, Engine]]:
     """The whole application from the composition root, on the database at ``url``."""
     engine = db.make_engine(url)
-    settings = Settings(database_url=url, actor=DEFAULT_ACTOR)
+    settings = Settings(database_url=url, secret_key=SECRET_KEY)
     app = create_app(settings, engine=engine)
     with TestClient(app, base_url="http://testserver/api/v1") as test_client:
         yield test_client, engine
@@ -65,10 +68,11 @@ def backend_app(request: pytest.FixtureRequest) -> Iterator[tuple[TestClient, En
 
 @pytest.fixture
 def client(backend_app: tuple[TestClient, Engine]) -> TestClient:
-    """The API over an empty database, on SQLite and on PostgreSQL; paths are relative to
-    ``/api/v1``."""
+    """The API over an empty database, on SQLite and on PostgreSQL, as an admin with a token of
+    every scope; paths are relative to ``/api/v1``."""
     test_client, engine = backend_app
     db.empty_database(engine)
+    sign_in_as_admin(test_client)
     return test_client
 
 
@@ -83,4 +87,5 @@ def sqlite_client(sqlite_app: tuple[TestClient, Engine]) -> TestClient:
     """The API over an empty SQLite database, for tests that do not depend on the backend."""
     test_client, engine = sqlite_app
     db.empty_database(engine)
+    sign_in_as_admin(test_client)
     return test_client

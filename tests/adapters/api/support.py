@@ -1,14 +1,65 @@
-"""Helpers of the API contract tests: assert the error shape, set up related records."""
+"""Helpers of the API contract tests: users and tokens, the error shape, related records."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
 
-DEFAULT_ACTOR = "api-default"  # the configured actor, used when a request names none
+from phasegate.domain.policy import SYSTEM, Role, Scope
+from phasegate.services import identity
+from phasegate.store.uow import UnitOfWork
+
+ADMIN = "api-admin"  # the user whose token the ``client`` fixtures send
+ALL_SCOPES = tuple(Scope)
+SECRET_KEY = "k" * 40  # signs the pages' cookies; the API does not use it
+
+
+def uow_of(client: TestClient) -> UnitOfWork:
+    """A unit of work on the database of the application ``client`` drives."""
+    uow: UnitOfWork = client.app.state.uow_factory()  # type: ignore[attr-defined]
+    return uow
+
+
+def add_user(
+    client: TestClient, name: str, role: Role | str, *, partner: str | int | None = None
+) -> None:
+    identity.create_user(uow_of(client), name, role, actor=SYSTEM, partner=partner)
+
+
+def new_token(
+    client: TestClient,
+    user: str,
+    scopes: tuple[Scope | str, ...] = ALL_SCOPES,
+    *,
+    station: int | None = None,
+    expires_at: dt.datetime | None = None,
+) -> str:
+    """A new token of ``user``; the token itself, as ``phasegate tokens create`` shows it."""
+    _, raw = identity.create_token(
+        uow_of(client),
+        actor=SYSTEM,
+        scopes=scopes,
+        user=user,
+        station=station,
+        expires_at=expires_at,
+    )
+    return raw
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def sign_in_as_admin(client: TestClient) -> str:
+    """An admin user with a token of every scope, sent by ``client`` from now on."""
+    add_user(client, ADMIN, Role.ADMIN)
+    token = new_token(client, ADMIN)
+    client.headers.update(bearer(token))
+    return token
 
 
 def created(client: TestClient, path: str, payload: dict[str, Any]) -> dict[str, Any]:

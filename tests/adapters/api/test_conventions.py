@@ -18,6 +18,7 @@ from phasegate.api.errors import ERRORS
 from phasegate.api.resources import COLLECTIONS
 from phasegate.app import uow_factory_for
 from phasegate.config import Settings
+from phasegate.domain.policy import parse_permission
 from phasegate.store import db
 from tests.adapters.api.support import assert_error, created
 
@@ -62,16 +63,19 @@ def test_the_user_guide_names_every_collection_and_error_type() -> None:
 
 
 def test_errors_are_documented_in_the_error_shape(sqlite_client: TestClient) -> None:
-    """Each route documents the errors it can answer (409, 412, 413, 415 where they apply)."""
+    """Each route documents the errors it can answer (409, 412, 413, 415 where they apply);
+    every route but health answers 401 without a token and 403 without the permission."""
     paths = sqlite_client.get("/openapi.json").json()["paths"]
+    auth = {"401", "403"}
     expected = {
-        ("/builds", "get"): {"404", "422", "503"},
-        ("/builds", "post"): {"409", "413", "415", "422", "503"},
-        ("/builds/{id}", "get"): {"404", "422", "503"},
-        ("/builds/{id}", "patch"): {"404", "409", "412", "413", "415", "422", "503"},
-        ("/products/{ref}", "patch"): {"404", "409", "412", "413", "415", "422", "503"},
-        ("/products/{ref}/gate-decisions", "post"): {"404", "409", "413", "415", "422", "503"},
-        ("/audit-events", "get"): {"404", "422", "503"},
+        ("/builds", "get"): {"404", "422", "503"} | auth,
+        ("/builds", "post"): {"409", "413", "415", "422", "503"} | auth,
+        ("/builds/{id}", "get"): {"404", "422", "503"} | auth,
+        ("/builds/{id}", "patch"): {"404", "409", "412", "413", "415", "422", "503"} | auth,
+        ("/products/{ref}", "patch"): {"404", "409", "412", "413", "415", "422", "503"} | auth,
+        ("/products/{ref}/gate-decisions", "post"): {"404", "409", "413", "415", "422", "503"}
+        | auth,
+        ("/audit-events", "get"): {"404", "422", "503"} | auth,
     }
     for (path, method), statuses in expected.items():
         responses = paths[path][method]["responses"]
@@ -79,6 +83,25 @@ def test_errors_are_documented_in_the_error_shape(sqlite_client: TestClient) -> 
         for status in statuses:
             schema = responses[status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorOut"}
+    assert set(paths["/health"]["get"]["responses"]) == {"200", "503"}
+
+
+def test_every_operation_but_health_needs_a_bearer_token(sqlite_client: TestClient) -> None:
+    document = sqlite_client.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": document["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            permission = operation["x-permission"]
+            if (path, method) == ("/health", "get"):
+                assert permission == "public"
+                assert "security" not in operation
+            else:
+                assert parse_permission(permission) is not None, (path, method)
+                assert operation["security"] == [{"bearerAuth": []}], (path, method)
 
 
 def test_record_responses_document_their_etag_and_updates_if_match(
@@ -179,6 +202,8 @@ def test_the_schema_says_a_no_go_needs_a_rationale(sqlite_client: TestClient) ->
         valid = {"to_phase": "pilot", "outcome": outcome, "rationale": "fan noise"}
         assert decision.is_valid(valid)
     assert decision.is_valid({"to_phase": "pilot", "outcome": "go"})
+    # The decision is the token's user's: the body cannot name someone else.
+    assert not decision.is_valid({"to_phase": "pilot", "outcome": "go", "decided_by": "Q. Lead"})
 
 
 @pytest.mark.parametrize(
@@ -187,7 +212,7 @@ def test_the_schema_says_a_no_go_needs_a_rationale(sqlite_client: TestClient) ->
         {"to_phase": "pilot", "outcome": "no_go", "rationale": "fan noise"},
         {"to_phase": "pilot", "outcome": "conditional", "rationale": "fix the fan first"},
         {"to_phase": "pilot", "outcome": "go"},
-        {"to_phase": "pilot", "outcome": "go", "decided_by": "Q. Lead", "rationale": ""},
+        {"to_phase": "pilot", "outcome": "go", "rationale": ""},
     ],
 )
 def test_a_decision_valid_by_the_schema_is_taken(

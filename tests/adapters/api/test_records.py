@@ -8,7 +8,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.adapters.api.support import DEFAULT_ACTOR, World, assert_error, created, make_world
+from phasegate.domain.policy import Role, Scope
+from tests.adapters.api.support import (
+    ADMIN,
+    World,
+    add_user,
+    assert_error,
+    bearer,
+    created,
+    make_world,
+    new_token,
+)
 
 Payload = Callable[[World], dict[str, Any]]
 
@@ -255,17 +265,17 @@ def _audit(client: TestClient, **params: Any) -> list[dict[str, Any]]:
     return items
 
 
-def test_create_and_update_are_audited_under_the_actor(client: TestClient) -> None:
+def test_create_and_update_are_audited_under_the_tokens_user(client: TestClient) -> None:
+    add_user(client, "ann", Role.ENGINEER)
     response = client.post(
-        "/products", json={"key": "AUD", "name": "Audited"}, headers={"X-Phasegate-Actor": "ann"}
+        "/products",
+        json={"key": "AUD", "name": "Audited"},
+        headers=bearer(new_token(client, "ann", (Scope.WRITE,))),
     )
     product = response.json()
     client.patch("/products/AUD", json={"name": "Audited twice"})
     events = _audit(client, entity_type="products", entity_id=product["id"])
-    assert [(e["action"], e["actor"]) for e in events] == [
-        ("update", DEFAULT_ACTOR),
-        ("create", "ann"),
-    ]
+    assert [(e["action"], e["actor"]) for e in events] == [("update", ADMIN), ("create", "ann")]
     assert events[0]["before"] == {"name": "Audited"}
     assert events[0]["after"] == {"name": "Audited twice"}
     assert events[1]["before"] is None
@@ -274,11 +284,18 @@ def test_create_and_update_are_audited_under_the_actor(client: TestClient) -> No
     assert_error(client.get("/audit-events", params={"action": "x"}), 422, "invalid_input")
 
 
+def test_the_actor_header_names_nobody_any_more(client: TestClient) -> None:
+    response = client.post(
+        "/products", json={"key": "HDR", "name": "Header"}, headers={"X-Phasegate-Actor": "eve"}
+    )
+    assert response.status_code == 201, response.text
+    (event,) = _audit(client, entity_type="products")
+    assert event["actor"] == ADMIN
+
+
 def test_gate_decision_advances_the_product(client: TestClient, world: World) -> None:
     response = client.post(
-        "/products/AQM/gate-decisions",
-        json={"to_phase": "pilot", "outcome": "go"},
-        headers={"X-Phasegate-Actor": "quality lead"},
+        "/products/AQM/gate-decisions", json={"to_phase": "pilot", "outcome": "go"}
     )
     assert response.status_code == 201, response.text
     decision = response.json()
@@ -287,11 +304,24 @@ def test_gate_decision_advances_the_product(client: TestClient, world: World) ->
         "pilot",
         "go",
     )
-    assert decision["decided_by"] == "quality lead"
+    assert decision["decided_by"] == ADMIN
     assert client.get("/products/AQM").json()["phase"] == "pilot"
     assert client.get(f"/products/{world.product}/gate-decisions").json() == [decision]
     (event,) = _audit(client, product="AQM", action="decision")
-    assert event["after"] == {"phase": "pilot", "decided_by": "quality lead"}
+    assert event["actor"] == ADMIN
+    assert event["after"] == {"phase": "pilot", "decided_by": ADMIN}
+
+
+def test_a_decision_cannot_name_someone_else(client: TestClient, world: World) -> None:
+    body = {"to_phase": "pilot", "outcome": "go", "decided_by": "someone else"}
+    assert_error(
+        client.post("/products/AQM/gate-decisions", json=body),
+        422,
+        "invalid_input",
+        "decided_by",
+    )
+    assert client.get("/products/AQM/gate-decisions").json() == []
+    assert client.get("/products/AQM").json()["phase"] == "prototype"
 
 
 def test_wrong_gate_is_409_gate_blocked(client: TestClient, world: World) -> None:

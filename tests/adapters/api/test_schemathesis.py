@@ -6,7 +6,8 @@ request goes to both backends, each application over a database with a few relat
 (products, revisions, a line with stations, builds, units, findings, feedback), and path ids
 often name one of those records so reads and changes find something. Each answer must pass
 schemathesis's four response checks: no server error, a documented status code, the documented
-content type and a body that matches the documented schema.
+content type and a body that matches the documented schema. The requests carry the bearer token
+of an admin with every scope, so every operation is reached past authentication.
 
 An operation known to fail is listed in ``KNOWN_FAILURES`` with the reason and runs as a strict
 xfail: it fails the suite as soon as it passes, so the entry is removed with the fix.
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -34,7 +36,11 @@ from schemathesis.specs.openapi.checks import (
 from phasegate.api.app import create_api
 from phasegate.app import create_app
 from phasegate.config import Settings
+from phasegate.domain.policy import SYSTEM, Role, Scope
+from phasegate.services import identity
 from phasegate.store import db
+from phasegate.store.uow import UnitOfWork
+from tests.adapters.api.support import SECRET_KEY, bearer
 from tests.adapters.web.data import populate
 from tests.conftest import new_postgres_database
 
@@ -64,15 +70,18 @@ OPERATIONS = [
 class Backend:
     name: str
     app: FastAPI
+    headers: dict[str, str]  # the admin's bearer token
 
 
 def _backend(name: str, url: str) -> Backend:
     engine = db.make_engine(url)
     db.upgrade(engine)
     populate(engine, pilot_units=12)
-    return Backend(
-        name, create_app(Settings(database_url=url, actor="schemathesis"), engine=engine)
-    )
+    uow = UnitOfWork.for_engine(engine)
+    identity.create_user(uow, "schemathesis", Role.ADMIN, actor=SYSTEM)
+    _, token = identity.create_token(uow, actor=SYSTEM, user="schemathesis", scopes=list(Scope))
+    app = create_app(Settings(database_url=url, secret_key=SECRET_KEY), engine=engine)
+    return Backend(name, app, bearer(token))
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +104,16 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Backend]
 def schema(backends: list[Backend]) -> Any:
     """The document as the running application serves it (its server is ``/api/v1``)."""
     return schemathesis.openapi.from_asgi("/api/v1/openapi.json", backends[0].app)
+
+
+@pytest.mark.postgres
+def test_the_requests_get_past_authentication(backends: list[Backend]) -> None:
+    """401 is a documented answer of every operation: without a token that works, each would
+    pass without reaching its route."""
+    for backend in backends:
+        with TestClient(backend.app, base_url="http://testserver/api/v1") as client:
+            assert client.get("/products", headers=backend.headers).status_code == 200
+            assert client.get("/products").status_code == 401
 
 
 def _cases(operation: Any) -> st.SearchStrategy[Any]:
@@ -146,7 +165,7 @@ def test_operation_answers_as_documented(label: str, schema: Any, backends: list
     def answers_as_documented(case: Any) -> None:
         for backend in backends:
             try:
-                case.call_and_validate(checks=CHECKS, app=backend.app)
+                case.call_and_validate(checks=CHECKS, app=backend.app, headers=backend.headers)
             except Exception as error:
                 error.add_note(f"backend: {backend.name}")
                 raise
