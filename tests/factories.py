@@ -7,7 +7,15 @@ from typing import Any
 
 from phasegate.domain.policy import Principal, Role
 from phasegate.services import builds, crud, products, quality
-from phasegate.store.models import Build, Characteristic, Line, Product, Revision, Unit
+from phasegate.store.models import (
+    Build,
+    Characteristic,
+    Line,
+    Partner,
+    Product,
+    Revision,
+    Unit,
+)
 from phasegate.store.uow import UnitOfWork
 
 _seq = count(1)
@@ -29,6 +37,11 @@ def make_product(uow: UnitOfWork, **overrides: Any) -> Product:
 def make_revision(uow: UnitOfWork, product: Product, **overrides: Any) -> Revision:
     data = {"product_id": product.id, "code": "A"} | overrides
     return crud.create(uow, products.REVISIONS, data, actor=ACTOR)
+
+
+def make_partner(uow: UnitOfWork, **overrides: Any) -> Partner:
+    data = {"name": f"Partner {next(_seq)}", "kind": "contract_manufacturer"} | overrides
+    return crud.create(uow, builds.PARTNERS, data, actor=ACTOR)
 
 
 def make_line(uow: UnitOfWork, stations: int = 3, **overrides: Any) -> Line:

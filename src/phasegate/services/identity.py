@@ -30,7 +30,7 @@ from phasegate.domain.errors import (
 from phasegate.domain.policy import Action, Kind, Principal, Role, Scope
 from phasegate.domain.text import unstorable_reason
 from phasegate.services import audit
-from phasegate.services.access import authorize, is_visible
+from phasegate.services.access import authorize, is_visible, scoped
 from phasegate.services.crud import IDENTIFIER
 from phasegate.store.models import ApiToken, Partner, Station, User, WebSession, utcnow
 from phasegate.store.uow import UnitOfWork
@@ -585,11 +585,17 @@ def _token_station(
         raise invalid("station", "only an ingest token is bound to a station")
     if isinstance(station, int) or str(station).isdigit():
         found = uow.session.get(Station, int(station))
-    else:
-        found = uow.session.scalar(select(Station).where(Station.name == str(station).strip()))
-    if found is None or not is_visible(uow, owner, Station, found.id):
+        if found is None or not is_visible(uow, owner, Station, found.id):
+            raise invalid("station", f"station {station!r} does not exist")
+        return found.id
+    # Station names are unique per line only: by name, among the stations the owner can see.
+    named = scoped(select(Station.id).where(Station.name == str(station).strip()), owner, Station)
+    ids = list(uow.session.scalars(named.limit(2)))
+    if not ids:
         raise invalid("station", f"station {station!r} does not exist")
-    return found.id
+    if len(ids) > 1:
+        raise invalid("station", f"several lines have a station {station!r}: give its id")
+    return ids[0]
 
 
 def list_tokens(uow: UnitOfWork, *, actor: Principal, user: str | None = None) -> list[ApiToken]:
