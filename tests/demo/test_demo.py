@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, func, select, text
 
 from phasegate.demo import DemoSummary, generate, load_demo
 from phasegate.demo.loader import SETUP, VOLUME
+from phasegate.demo.logins import CONTRACT_MANUFACTURER, DEMO_LOGINS
 from phasegate.domain.enums import (
     Fidelity,
     GateOutcome,
@@ -26,6 +28,8 @@ from phasegate.domain.enums import (
     UnitStatus,
 )
 from phasegate.domain.errors import Conflict
+from phasegate.domain.policy import Role
+from phasegate.services import builds, crud, identity
 from phasegate.store import db
 from phasegate.store.models import (
     AuditEvent,
@@ -37,12 +41,14 @@ from phasegate.store.models import (
     Finding,
     GateDecision,
     Measurement,
+    Partner,
     Product,
     Requirement,
     Revision,
     Station,
     StationPass,
     Unit,
+    User,
 )
 from phasegate.store.uow import UnitOfWork
 
@@ -396,3 +402,68 @@ def test_measurement_outcomes_agree_with_limits(loaded: tuple[Engine, DemoSummar
 def test_module_fixture_path_is_a_file(loaded: tuple[Engine, DemoSummary]) -> None:
     engine, _ = loaded
     assert Path(str(engine.url.database)).is_file()
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+_LOGIN_ROW = re.compile(r"^\| `([^`]+)` \| `([^`]+)` \| (\w+) \|", re.MULTILINE)
+
+
+def _readme_logins() -> dict[str, tuple[str, str]]:
+    """The README's "Demo logins" table: user -> (password, role)."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### Demo logins", 1)[1].split("\n## ", 1)[0]
+    return {user: (password, role) for user, password, role in _LOGIN_ROW.findall(section)}
+
+
+def test_one_login_per_role_signs_in_with_the_readme_password(
+    loaded: tuple[Engine, DemoSummary],
+) -> None:
+    engine, summary = loaded
+    listed = _readme_logins()
+    assert listed == {login.name: (login.password, login.role.value) for login in DEMO_LOGINS}
+    assert {login.role for login in DEMO_LOGINS} == set(Role)
+    assert summary.users == len(DEMO_LOGINS)
+    uow = UnitOfWork.for_engine(engine)
+    for name, (password, role) in listed.items():
+        signed_in = identity.authenticate(uow, name, password)
+        assert (signed_in.name, signed_in.role.value) == (name, role)
+    with uow:
+        assert not any(u.must_change_password for u in uow.session.scalars(select(User)))
+
+
+def test_the_partner_login_sees_its_builds_only(loaded: tuple[Engine, DemoSummary]) -> None:
+    engine, _ = loaded
+    uow = UnitOfWork.for_engine(engine)
+    (login,) = [x for x in DEMO_LOGINS if x.role is Role.PARTNER]
+    partner = identity.authenticate(uow, login.name, login.password)
+    with uow:
+        northbridge = uow.session.scalars(
+            select(Partner).where(Partner.name == CONTRACT_MANUFACTURER)
+        ).one()
+        all_builds = uow.session.scalar(select(func.count()).select_from(Build))
+    assert partner.partner_id == northbridge.id
+    seen = crud.list_page(uow, builds.BUILDS, actor=partner, limit=100).items
+    assert seen and len(seen) < (all_builds or 0)
+    assert {b.partner_id for b in seen} == {northbridge.id}
+    assert {b.phase for b in seen} >= {Phase.PILOT, Phase.PRODUCTION}
+
+
+def test_gate_decisions_keep_the_names_of_who_took_them(
+    loaded: tuple[Engine, DemoSummary],
+) -> None:
+    engine, summary = loaded
+    expected = sorted(
+        (g.product, g.to_phase.value, g.decided_by) for g in generate(summary.seed).gates
+    )
+    with UnitOfWork.for_engine(engine) as uow:
+        stored = uow.session.execute(
+            select(Product.key, GateDecision.to_phase, GateDecision.decided_by).join(
+                Product, Product.id == GateDecision.product_id
+            )
+        ).all()
+        actors = set(
+            uow.session.scalars(select(AuditEvent.actor).where(AuditEvent.action == "decision"))
+        )
+    assert sorted((k, str(p), by) for k, p, by in stored) == expected
+    assert "system" not in {by for *_, by in expected}
+    assert actors == {by for *_, by in expected}

@@ -138,7 +138,10 @@ def emit_rows(
         table = Table(title=title, header_style="bold")
         labels = headers or {}
         for c in cols:
-            numeric = any(isinstance(row.get(c), int | float) for row in rows)
+            numeric = any(
+                isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool)
+                for row in rows
+            )
             table.add_column(
                 labels.get(c, c.replace("_", " ")), justify="right" if numeric else "left"
             )

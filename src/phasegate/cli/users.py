@@ -339,7 +339,8 @@ def tokens_create(
     if fmt is RecordFormat.JSON:
         sys.stdout.write(dump_json(row) + "\n")
         return
-    shown = {k: v for k, v in row.items() if k != "token"}
+    shown = {k: v for k, v in row.items() if k != "token"} | {"name": token.name}
+    shown["scopes"] = ", ".join(token.scopes)
     emit_record(shown, OutputFormat.TABLE, title=f"Token {token.id}")
     console.print(f"Token: [bold]{raw}[/bold]", highlight=False, soft_wrap=True)
     console.print(
@@ -376,6 +377,7 @@ def tokens_revoke(
     token = identity.revoke_token(uow, token_id, actor=actor)
     row = _token_row(token, _Names(uow, actor))
     if fmt is RecordFormat.TABLE:
+        row["scopes"] = ", ".join(token.scopes)
         emit_record(
             {TOKEN_TABLE[k]: v for k, v in row.items()}, OutputFormat.TABLE, title="Revoked"
         )

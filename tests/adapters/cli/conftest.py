@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from phasegate.cli.main import main
 from phasegate.config import get_settings
+from phasegate.store import db
 
 
 @dataclass
@@ -26,19 +29,49 @@ class Result:
 
 Runner = Callable[..., Result]
 
+# Settings the machine running the tests may have set: each command sees only what it is given.
+_CLEARED = ("PHASEGATE_USER", "PHASEGATE_SECRET_KEY", "PHASEGATE_DEMO")
+
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cli.db'}"
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database for the CLI: a SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cli.db'}"
+        return
+    url: str = request.getfixturevalue("postgres_database")
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    yield url
+
+
 @pytest.fixture
 def run(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], database_url: str
 ) -> Runner:
-    def invoke(*args: str, url: str | None = None) -> Result:
+    """``run(*args, url=..., env={...}, stdin="...")``: the exit code and what was printed."""
+
+    def invoke(
+        *args: str,
+        url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        stdin: str = "",
+    ) -> Result:
+        for name in _CLEARED:
+            monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("PHASEGATE_DATABASE_URL", url or database_url)
         monkeypatch.setenv("COLUMNS", "200")
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
         get_settings.cache_clear()
         capsys.readouterr()
         code = main(list(args))
