@@ -52,6 +52,7 @@ from bench_demo import Postgres
 from phasegate.app import create_app
 from phasegate.config import Settings
 from phasegate.demo import load_demo
+from phasegate.demo.logins import DEMO_LOGINS
 from phasegate.domain.enums import (
     Allocation,
     BuildStatus,
@@ -61,8 +62,9 @@ from phasegate.domain.enums import (
     Severity,
     UnitStatus,
 )
+from phasegate.domain.policy import SYSTEM, Role
 from phasegate.services import builds as build_records
-from phasegate.services import crud
+from phasegate.services import crud, identity
 from phasegate.services.volume import (
     BuildVolume,
     DefectRecord,
@@ -92,7 +94,10 @@ from phasegate.web.routes import UNITS_PER_PAGE
 ROOT = Path(__file__).resolve().parent.parent
 DOC = report.DOC
 BEGIN, END = report.markers("pages")
-ACTOR = "benchmark"
+ACTOR = SYSTEM
+# The probes read as the demo's viewer: the pages with its session, the API with its token.
+VIEWER = next(login for login in DEMO_LOGINS if login.role is Role.VIEWER)
+CSRF_INPUT = re.compile(r'name="csrftoken"[^>]*value="([^"]+)"')
 SEED = 20_261
 BIG_UNITS = 50_000
 MEASUREMENTS_PER_UNIT = 40
@@ -642,6 +647,28 @@ def probes(t: Target) -> list[Probe]:
     ]
 
 
+def signed_in_client(app: Any, engine: Engine) -> TestClient:
+    """A client that reads as the demo's viewer: signed in to the pages through the sign-in
+    form, and sending a read token to the API."""
+    _, token = identity.create_token(
+        UnitOfWork.for_engine(engine),
+        actor=ACTOR,
+        user=VIEWER.name,
+        scopes=["read"],
+        name="benchmark",
+    )
+    client = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    form = client.get("/login")
+    found = CSRF_INPUT.search(form.text)
+    if form.status_code != 200 or found is None:
+        raise RuntimeError(f"GET /login: {form.status_code}, no sign-in form with a CSRF token")
+    fields = {"csrftoken": found[1], "name": VIEWER.name, "password": VIEWER.password}
+    response = client.post("/login", data=fields | {"next": "/"}, follow_redirects=False)
+    if response.status_code != 303:
+        raise RuntimeError(f"POST /login: {response.status_code} {response.text[:200]}")
+    return client
+
+
 def _get(client: TestClient, probe: Probe) -> float:
     headers = {"HX-Request": "true"} if probe.htmx else {}
     started = time.perf_counter()
@@ -698,8 +725,13 @@ def measure(name: str, dbs: Databases, repetitions: int) -> BackendResult:
     }
     plans = {k: probes(t) for k, t in targets.items()}
     engines = {"demo": dbs.demo, "big": dbs.big}
-    apps = {k: create_app(Settings(database_url=str(e.url)), engine=e) for k, e in engines.items()}
-    with TestClient(apps["demo"]) as demo_client, TestClient(apps["big"]) as big_client:
+    apps = {
+        k: create_app(Settings(database_url=str(e.url), demo=True), engine=e)
+        for k, e in engines.items()
+    }
+    demo_client = signed_in_client(apps["demo"], dbs.demo)
+    big_client = signed_in_client(apps["big"], dbs.big)
+    with demo_client, big_client:
         seconds = time_probes({"demo": demo_client, "big": big_client}, plans, repetitions)
     scan_s, scan_rows = scan_seconds(dbs.big)
     return BackendResult(name, dbs.load, scan_s, scan_rows, plans, seconds)
@@ -755,7 +787,8 @@ def section(results: Mapping[str, Any], backends: Sequence[BackendResult]) -> st
         "## Pages at factory scale",
         "",
         "`python benchmarks/bench_pages.py` — the pages and API reads a user opens, requested "
-        "through the ASGI application (`create_app`, starlette `TestClient`, in process) on two "
+        "through the ASGI application (`create_app`, starlette `TestClient`, in process) as the "
+        "demo's viewer (signed in to the pages, a read token for the API) on two "
         "databases side by side: *demo*, the demo alone (its production build has 5,000 units), "
         f"and *big*, the demo plus one production build of {results['units']:,} units on the "
         "demo's production line, with every unit's station passes (rework after a failed first "
