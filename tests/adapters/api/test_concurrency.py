@@ -2,7 +2,8 @@
 
 The server runs the application the way ``phasegate serve`` does (the factory, over a migrated
 SQLite file and over a PostgreSQL database of its own); the clients are threads with their own
-HTTP connections, so requests really overlap in the server and in the database.
+HTTP connections, so requests really overlap in the server and in the database. Every client
+sends the bearer token of an admin created in the database before the server starts.
 
 - 20 clients record the same gate decision at once: exactly one is stored, the others get 409.
 - 20 clients change one record with the same ``If-Match``: one 200, nineteen 412.
@@ -31,7 +32,11 @@ from typing import Any
 import httpx
 import pytest
 
+from phasegate.domain.policy import SYSTEM, Role, Scope
+from phasegate.services import identity
 from phasegate.store import db
+from phasegate.store.uow import UnitOfWork
+from tests.adapters.api.support import SECRET_KEY, bearer
 from tests.conftest import new_postgres_database
 
 PARALLEL = 20
@@ -41,7 +46,6 @@ CLIENTS = 8
 MIXED_WRITES_S = 30.0
 MAX_WRITES_PER_CLIENT = 2_000
 STARTUP_S = 30.0
-ACTOR_HEADER = "X-Phasegate-Actor"
 COUNTED = "target_annual_volume"  # the field the If-Match clients increment
 
 
@@ -74,14 +78,28 @@ def _wait_until_up(process: subprocess.Popen[bytes], base: str, log: Path) -> No
     raise RuntimeError(f"the server did not start at {base}:\n{log.read_text()[-4000:]}")
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str  # the API's base URL
+    token: str  # an admin's token of every scope
+
+
+def _admin_token(url: str) -> str:
+    """An admin user in the database at ``url``, and a token of every scope for it."""
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    uow = UnitOfWork.for_engine(engine)
+    identity.create_user(uow, "racer", Role.ADMIN, actor=SYSTEM)
+    _, token = identity.create_token(uow, actor=SYSTEM, user="racer", scopes=list(Scope))
+    engine.dispose()
+    return token
+
+
 @contextmanager
 def running_server(url: str, folder: Path) -> Iterator[str]:
     """``uvicorn --factory phasegate.app:create_app_from_env`` on a free port; its base URL."""
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    engine.dispose()
     port = _free_port()
-    env = {**os.environ, "PHASEGATE_DATABASE_URL": url, "PHASEGATE_ACTOR": "server-default"}
+    env = {**os.environ, "PHASEGATE_DATABASE_URL": url, "PHASEGATE_SECRET_KEY": SECRET_KEY}
     command = [sys.executable, "-m", "uvicorn", "--factory", "phasegate.app:create_app_from_env"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     log = folder / f"uvicorn-{port}.log"
@@ -106,14 +124,16 @@ def running_server(url: str, folder: Path) -> Iterator[str]:
 )
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("server")
-    with _database(request.param, folder) as url, running_server(url, folder) as base:
-        yield f"{base}/api/v1"
+    with _database(request.param, folder) as url:
+        token = _admin_token(url)
+        with running_server(url, folder) as base:
+            yield Server(f"{base}/api/v1", token)
 
 
-def _client(base: str, actor: str) -> httpx.Client:
-    return httpx.Client(base_url=base, headers={ACTOR_HEADER: actor}, timeout=60)
+def _client(server: Server) -> httpx.Client:
+    return httpx.Client(base_url=server.url, headers=bearer(server.token), timeout=60)
 
 
 def _created(client: httpx.Client, path: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -131,13 +151,13 @@ def _error_type(response: httpx.Response) -> str:
 
 
 def _all_at_once(
-    base: str, n: int, request: Callable[[httpx.Client, int], httpx.Response]
+    server: Server, n: int, request: Callable[[httpx.Client, int], httpx.Response]
 ) -> list[httpx.Response]:
     """``request`` from ``n`` threads, each with a connection of its own, released together."""
     barrier = threading.Barrier(n)
 
     def one(i: int) -> httpx.Response:
-        with _client(base, f"racer-{i}") as client:
+        with _client(server) as client:
             client.get("/health")  # the connection is open before the race starts
             barrier.wait(timeout=30)
             return request(client, i)
@@ -161,9 +181,9 @@ def _audit_events(client: httpx.Client, **filters: Any) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_one_gate_decision_per_gate(server: str, round_: int) -> None:
+def test_one_gate_decision_per_gate(server: Server, round_: int) -> None:
     key = f"GATE-{round_}"
-    with _client(server, "setup") as client:
+    with _client(server) as client:
         _created(client, "/products", {"key": key, "name": f"Gate race {round_}"})
     decision = {"to_phase": "pilot", "outcome": "go", "rationale": "evidence reviewed"}
     responses = _all_at_once(
@@ -176,7 +196,7 @@ def test_one_gate_decision_per_gate(server: str, round_: int) -> None:
     for response in responses:
         if response.status_code == 409:
             assert _error_type(response) in {"conflict", "gate_blocked"}
-    with _client(server, "check") as client:
+    with _client(server) as client:
         stored = client.get(f"/products/{key}/gate-decisions").json()
         assert len(stored) == 1 and stored[0]["outcome"] == "go"
         assert client.get(f"/products/{key}").json()["phase"] == "pilot"
@@ -187,8 +207,8 @@ def test_one_gate_decision_per_gate(server: str, round_: int) -> None:
         assert len(decisions) == 1
 
 
-def test_one_change_per_version(server: str) -> None:
-    with _client(server, "setup") as client:
+def test_one_change_per_version(server: Server) -> None:
+    with _client(server) as client:
         product = _created(client, "/products", {"key": "IFMATCH", "name": "Stale writers"})
         read = client.get(f"/products/{product['id']}")
         tag = read.headers.get("ETag")
@@ -207,7 +227,7 @@ def test_one_change_per_version(server: str) -> None:
     for response in responses:
         if response.status_code == 412:
             assert _error_type(response) == "precondition_failed"
-    with _client(server, "check") as client:
+    with _client(server) as client:
         now = client.get(path)
         assert now.json()["description"] == winner.json()["description"]
         assert now.headers["ETag"] == winner.headers["ETag"] != tag
@@ -270,9 +290,9 @@ def _create(client: httpx.Client, key: str, seen: Acknowledged) -> None:
         seen.unexpected.append(f"POST /products {key}: {response.status_code} {response.text}")
 
 
-def _mixed_writer(base: str, number: int, targets: list[int], stop_at: float) -> Acknowledged:
+def _mixed_writer(server: Server, number: int, targets: list[int], stop_at: float) -> Acknowledged:
     seen = Acknowledged()
-    with _client(base, f"writer-{number}") as client:
+    with _client(server) as client:
         for step in range(MAX_WRITES_PER_CLIENT):
             if time.monotonic() >= stop_at:
                 break
@@ -317,8 +337,8 @@ def _broken_links(events: list[dict[str, Any]]) -> list[str]:
     return broken
 
 
-def test_mixed_writes_keep_every_write_and_a_true_audit_trail(server: str) -> None:
-    with _client(server, "setup") as client:
+def test_mixed_writes_keep_every_write_and_a_true_audit_trail(server: Server) -> None:
+    with _client(server) as client:
         targets = [
             _created(
                 client, "/products", {"key": f"MIX-{i}", "name": f"Contended {i}", COUNTED: 1000}
@@ -332,7 +352,7 @@ def test_mixed_writes_keep_every_write_and_a_true_audit_trail(server: str) -> No
     assert not seen.unexpected, seen.unexpected[:10]
     assert sum(seen.increments.values()) > 0 and seen.created
 
-    with _client(server, "check") as client:
+    with _client(server) as client:
         events = _audit_events(client)
         broken = _broken_links(events)
         assert not broken, f"{len(broken)} broken links, e.g. {broken[:5]}"
