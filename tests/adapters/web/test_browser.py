@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.adapters.web.conftest import Site, watched_tab
+from phasegate.domain.policy import Role
+from tests.adapters.web.conftest import Site, sign_in_tab, watched_tab
 
 pytestmark = pytest.mark.browser
 
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def page(browser: Any, live_url: str) -> Iterator[Any]:
     with watched_tab(browser, live_url) as tab:
+        sign_in_tab(tab, live_url, Role.ADMIN)
         yield tab
 
 

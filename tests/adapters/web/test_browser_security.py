@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.adapters.web.conftest import Site, watched_tab
+from phasegate.domain.policy import Role
+from tests.adapters.web.conftest import Site, sign_in_tab, watched_tab
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +33,7 @@ document.addEventListener("securitypolicyviolation", function (e) {
 @pytest.fixture
 def tab(browser: Any, live_url: str) -> Iterator[Any]:
     with watched_tab(browser, live_url, init_script=RECORD_VIOLATIONS) as page:
+        sign_in_tab(page, live_url, Role.ADMIN)
         yield page
 
 
