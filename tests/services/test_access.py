@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from phasegate.domain.enums import Outcome, Phase, UnitStatus
 from phasegate.domain.errors import Forbidden, InvalidInput, NotFound
-from phasegate.domain.policy import SYSTEM, Principal, Role
+from phasegate.domain.policy import SYSTEM, Principal, Role, Scope
 from phasegate.services import audit_trail, builds, crud, identity, lines, phases, products, quality
 from phasegate.services.access import scoped
 from phasegate.services.crud import Resource
@@ -261,6 +261,50 @@ def test_partner_cannot_ingest_into_the_other_partners_build(uow: UnitOfWork, wo
     assert crud.list_page(uow, builds.UNITS, actor=SYSTEM, q="SN-A9").total == 0
     report = record_build_volume(uow, a.build_id, _volume(("SN-A9",)), actor=a.user)
     assert (report.units, report.station_passes) == (1, 2)
+
+
+def test_a_station_bound_ingest_token_records_only_that_station(
+    uow: UnitOfWork, world: World
+) -> None:
+    a, b = world.a, world.b
+    s1 = a.station_ids[0]  # stations are listed in sequence: S1 first
+    token = Principal(
+        name="cm-Alpha",
+        role=Role.PARTNER,
+        user_id=a.user.user_id,
+        partner_id=a.partner_id,
+        scopes=frozenset({Scope.INGEST}),
+        station_id=s1,
+    )
+    at_s1 = BuildVolume(
+        units=[UnitRecord(serial="SN-A7")],
+        station_passes=[
+            StationPassRecord(
+                unit="SN-A7",
+                station="S1",
+                started_at=T0,
+                ended_at=T0 + dt.timedelta(seconds=30),
+                result=Outcome.PASS,
+            )
+        ],
+    )
+    assert record_build_volume(uow, a.build_id, at_s1, actor=token).station_passes == 1
+    with pytest.raises(Forbidden, match=r"station_passes\[1\]\.station: .* only station 'S1'"):
+        record_build_volume(uow, a.build_id, _volume(("SN-A8",)), actor=token)
+    assert crud.list_page(uow, builds.UNITS, actor=SYSTEM, q="SN-A8").total == 0
+    # A build on another line of its own partner is not the bound station's.
+    other_line = make_line(uow, stations=1, name="Line Alpha 2", partner_id=a.partner_id)
+    shared = products.resolve_product(uow, world.shared_key, actor=SYSTEM)
+    elsewhere = make_build(
+        uow, product_id=shared.id, partner_id=a.partner_id, line_id=other_line.id
+    )
+    with pytest.raises(Forbidden, match="not on the line of build"):
+        record_build_volume(uow, elsewhere.id, at_s1, actor=token)
+    with pytest.raises(NotFound):
+        record_build_volume(uow, b.build_id, at_s1, actor=token)
+    # The token cannot read what it wrote.
+    with pytest.raises(Forbidden, match="token's scopes"):
+        crud.list_page(uow, builds.UNITS, actor=token)
 
 
 def test_partner_portfolio_counts_only_its_own(uow: UnitOfWork, world: World) -> None:

@@ -15,7 +15,9 @@ The records are plain values that name what they refer to, so a caller needs no 
 - defects by their defect code.
 
 A reference that does not resolve raises ``InvalidInput`` naming the record, e.g.
-``volume.station_passes[12].station``, before anything is written.
+``volume.station_passes[12].station``, before anything is written. An ingest token bound to a
+station records only that station's work, into builds on that station's line (``Forbidden``
+otherwise).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from phasegate.domain.enums import (
     Severity,
     UnitStatus,
 )
-from phasegate.domain.errors import FieldError, InvalidInput
+from phasegate.domain.errors import FieldError, Forbidden, InvalidInput
 from phasegate.domain.policy import Action, Kind, Principal
 from phasegate.services import audit
 from phasegate.services.access import authorize, require_visible
@@ -197,6 +199,8 @@ def record_build_volume(
         build = uow.get(Build, build_id, label="build")
         require_visible(uow, actor, build, label="build")
         refs = _resolve(uow.session, build, volume)
+        if actor.station_id is not None:
+            _check_bound_station(refs, volume, build, actor.station_id)
         conn = uow.session.connection()
         stored = 0
         for batch in _batches(volume, refs.positions, batch_units):
@@ -302,6 +306,30 @@ def _check(refs: _References, volume: BuildVolume, build: Build) -> None:
             refs.characteristics,
             f"is not a characteristic of the product of build {build.code}",
         )
+
+
+def _check_bound_station(
+    refs: _References, volume: BuildVolume, build: Build, station_id: int
+) -> None:
+    """A token bound to a station records only work done at that station, on its line."""
+    bound = next((name for name, sid in refs.stations.items() if sid == station_id), None)
+    if bound is None:
+        raise Forbidden(
+            f"this token is bound to a station that is not on the line of build {build.code}"
+        )
+    stations: dict[str, Sequence[str | None]] = {
+        "station_passes": [p.station for p in volume.station_passes],
+        "test_runs": [r.station for r in volume.test_runs],
+        "defects": [d.station for d in volume.defects],
+    }
+    for table, names in stations.items():
+        for index, name in enumerate(names):
+            if name != bound:
+                loc = f"volume.{table}[{index}].station"
+                raise Forbidden(
+                    f"{loc}: this token records only station {bound!r}, not {name!r}",
+                    [FieldError(loc, f"must be {bound!r}")],
+                )
 
 
 def _require(
