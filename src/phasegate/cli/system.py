@@ -59,13 +59,17 @@ def init(
     )
 
 
-@app.command("demo", help="Load the demo: three products, one in each phase (migrates first).")
+@app.command(
+    "demo",
+    help="Load the demo: three products, one in each phase, and a login per role (migrates first).",
+)
 def demo(
     reset: bool = typer.Option(False, "--reset", help="Delete all data and load the demo anew."),
     seed: int = typer.Option(2026, "--seed", help="Seed of the deterministic generator."),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="Output format."),
 ) -> None:
     from phasegate.demo.loader import load_demo
+    from phasegate.demo.logins import DEMO_LOGINS
 
     _migrate()
     eng = context.engine()
@@ -87,6 +91,12 @@ def demo(
 
         summary = load_demo(eng, reset=reset, seed=seed, progress=progress)
     emit_record(to_jsonable(summary), fmt, title="Demo loaded")
+    if fmt is OutputFormat.TABLE:
+        console.print("Demo logins (user / password, role):")
+        for login in DEMO_LOGINS:
+            console.print(
+                f"  {login.name} / {login.password}  ({login.role.label})", highlight=False
+            )
 
 
 @app.command("serve", help="Run the web app and the API (http://HOST:PORT, API under /api/v1).")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import Engine, func, select
 
@@ -300,3 +302,19 @@ def test_serve_needs_a_secret_key_outside_demo_mode(run: Runner, database_url: s
     assert missing.err.count("\n") == 1 and "Traceback" not in missing.err
     short = run("serve", env={"PHASEGATE_SECRET_KEY": "too-short"})
     assert short.code == 1 and "at least 32" in short.err
+
+
+def test_serve_starts_with_a_key_or_in_demo_mode(
+    run: Runner, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _init(run, database_url)
+    started: list[dict[str, object]] = []
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: started.append(kwargs))
+    monkeypatch.setenv("PHASEGATE_DEMO", "")  # restored after the test, whatever serve sets
+    keyed = run("serve", "--port", "8123", env={"PHASEGATE_SECRET_KEY": "k" * 32})
+    assert keyed.code == 0, keyed.err
+    assert started[-1]["port"] == 8123
+    demo = run("serve", "--demo")
+    assert demo.code == 0, demo.err
+    assert len(started) == 2
+    assert os.environ["PHASEGATE_DEMO"] == "1"
