@@ -37,18 +37,17 @@ from phasegate.store.models import (
 )
 from phasegate.store.uow import UnitOfWork
 
-_ARTICLE = {True: "an", False: "a"}
+# How a refusal names what was refused: "may not create products", "may not decide gates".
+_PLURAL = {Kind.TEST_DATA: "test data", Kind.FEEDBACK: "feedback"}
+_WHAT = {Action.DECIDE_GATE: "decide gates", Action.SIGN_OFF: "sign off gate decisions"}
 
 
 def authorize(actor: Principal, action: Action, kind: Kind) -> None:
     """``Forbidden`` unless the policy table (and the token's scopes) let ``actor`` do this."""
     if not actor.may(action, kind):
-        verb = action.value.replace("_", " ")
-        what = (
-            f"{kind.value}s" if action is Action.READ else f"{_ARTICLE[kind[0] in 'aeiou']} {kind}"
-        )
+        what = _WHAT.get(action) or f"{action.value} {_PLURAL.get(kind, kind.value + 's')}"
         how = "this token's scopes do not" if actor.scopes is not None else "the role does not"
-        raise Forbidden(f"{actor.name} ({actor.role.value}) may not {verb} {what}: {how} allow it")
+        raise Forbidden(f"{actor.name} ({actor.role.value}) may not {what}: {how} allow it")
 
 
 def partner_builds(partner_id: int) -> Select[Any]:
