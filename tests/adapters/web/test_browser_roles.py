@@ -5,13 +5,16 @@ Content-Security-Policy (no inline script: the CSRF token travels in attributes)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
 from phasegate.domain.policy import Role
+from phasegate.store.models import WebSession
 from tests.adapters.web.conftest import Site, sign_in_tab, watched_tab
 from tests.adapters.web.data import PASSWORD, USERS
 
@@ -96,3 +99,22 @@ def test_a_partner_sees_its_builds_and_is_refused_the_rest(
     assert _status(tab, f"{live_url}/builds/{site.data.pilot_build_id}") == 404
     tab.goto(f"{live_url}/", wait_until="networkidle")
     _sign_out(tab, live_url)
+
+
+def test_a_partial_update_after_the_session_ended_loads_the_sign_in_page(
+    tab: Any, live_url: str, site: Site
+) -> None:
+    """HTMX gets ``HX-Redirect``: the whole tab goes to the sign-in page, not the table."""
+    build = site.data.pilot_build_id
+    sign_in_tab(tab, live_url, Role.VIEWER)
+    tab.goto(f"{live_url}/builds/{build}", wait_until="networkidle")
+    with site.engine.begin() as conn:
+        conn.execute(delete(WebSession))  # signed out elsewhere, e.g. by an administrator
+    tab.select_option("select[name=status]", "failed")
+    tab.wait_for_url(re.compile(re.escape(f"{live_url}/login?next=")))
+    assert tab.locator("form.auth-form").is_visible()
+    tab.fill("input[name=name]", USERS[Role.VIEWER])
+    tab.fill("input[name=password]", PASSWORD)
+    tab.click("form.auth-form button[type=submit]")
+    tab.wait_for_url(f"{live_url}/builds/{build}?status=failed")
+    assert tab.locator("[data-serial]").count() == 11
