@@ -25,7 +25,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from phasegate.config import Settings
-from phasegate.domain.errors import InvalidInput, TooManyAttempts, Unauthenticated
+from phasegate.domain.errors import Forbidden, InvalidInput, TooManyAttempts, Unauthenticated
 from phasegate.domain.policy import (
     PERMISSION_KEY,
     PUBLIC,
@@ -207,7 +207,9 @@ def check_permission(request: Request) -> None:
     """
     text = declared_permission(request)
     if text is None:
-        raise SignInRequired if signed_in(request) is None else _undeclared(request)
+        if signed_in(request) is None:
+            raise SignInRequired
+        raise Forbidden(f"the page {request.url.path} declares no permission")
     needed = parse_permission(text)
     if needed is None:
         return
@@ -217,12 +219,6 @@ def check_permission(request: Request) -> None:
     if user.must_change_password and request.url.path not in (PASSWORD_PATH, LOGOUT_PATH):
         raise PasswordChangeRequired
     authorize(user.principal, *needed)
-
-
-def _undeclared(request: Request) -> Exception:
-    from phasegate.domain.errors import Forbidden
-
-    return Forbidden(f"the page {request.url.path} declares no permission")
 
 
 def _redirect(request: Request, location: str) -> Response:

@@ -194,4 +194,6 @@ def render(
         request, name, values, status_code=status_code, headers=dict(headers or {})
     )
     response.headers["Vary"] = "HX-Request"
+    if values["user"] is not None:  # a signed-in person's page: no cache keeps it after sign-out
+        response.headers["Cache-Control"] = "no-store"
     return response

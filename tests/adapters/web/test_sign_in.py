@@ -9,7 +9,7 @@ import re
 
 import anyio
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from starlette.types import Message
@@ -22,6 +22,7 @@ from phasegate.domain.policy import SYSTEM, Role
 from phasegate.services import identity
 from phasegate.store.models import AuditEvent, User, WebSession
 from phasegate.store.uow import UnitOfWork
+from phasegate.web.auth import check_permission
 from tests.adapters.web.conftest import Site, csrf_token, settings_for, sign_in, signed_in_client
 from tests.adapters.web.data import PASSWORD, USERS
 
@@ -134,6 +135,8 @@ def test_sign_in_sets_a_signed_http_only_lax_cookie_and_goes_on(app: FastAPI, pe
     assert f"max-age={12 * 3600}" in attributes
     page = client.get("/")
     assert page.status_code == 200 and f'data-user="{person}"' in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert "cookie" in page.headers["vary"].lower()
     assert "Engineer" in page.text and 'href="/api/v1/docs"' in page.text
     assert 'action="/logout"' in page.text and "Sign out" in page.text
 
@@ -463,3 +466,17 @@ def test_the_server_needs_a_secret_key_outside_demo_mode(site: Site) -> None:
         create_app(Settings(database_url=_url(site), secret_key="short"), engine=site.engine)
     demo = create_app(Settings(database_url=_url(site), demo=True), engine=site.engine)
     assert len(demo.state.signing_key) >= 32
+
+
+def test_a_page_that_declares_no_permission_is_refused(app: FastAPI) -> None:
+    """Fail closed: a page is open to a role only by declaring what it needs."""
+    undeclared = APIRouter(dependencies=[Depends(check_permission)])
+
+    @undeclared.get("/undeclared")
+    def page() -> dict[str, str]:
+        return {"reached": "yes"}
+
+    app.include_router(undeclared)
+    assert TestClient(app).get("/undeclared", follow_redirects=False).status_code == 303
+    answer = signed_in_client(app).get("/undeclared")
+    assert answer.status_code == 403 and "declares no permission" in answer.text
