@@ -15,6 +15,7 @@ from sqlalchemy import delete
 
 from phasegate.domain.policy import Role
 from phasegate.store.models import WebSession
+from phasegate.web.auth import AttemptLimiter
 from tests.adapters.web.conftest import Site, sign_in_tab, watched_tab
 from tests.adapters.web.data import PASSWORD, USERS
 
@@ -23,7 +24,10 @@ INTERNAL = [r for r in Role if r is not Role.PARTNER]
 
 
 @pytest.fixture
-def tab(browser: Any, live_url: str) -> Iterator[Any]:
+def tab(browser: Any, live_url: str, site: Site) -> Iterator[Any]:
+    # This module signs in more often than one address may in a minute: each test starts with
+    # a fresh count (the limit itself is tested in test_sign_in.py).
+    site.app.state.login_limiter = AttemptLimiter()
     with watched_tab(browser, live_url) as page:
         yield page
 
