@@ -26,6 +26,7 @@ from phasegate.config import Settings
 from phasegate.domain.errors import InvalidInput
 from phasegate.domain.policy import (
     PERMISSION_KEY,
+    PUBLIC,
     SYSTEM,
     Action,
     Kind,
@@ -59,7 +60,8 @@ class Endpoint:
     method: str
     path: str  # with its parameters filled in
     template: str
-    needs: tuple[Action, Kind] | None  # None: public
+    needs: tuple[Action, Kind] | None  # None: public, or any signed-in user
+    public: bool
 
     @property
     def is_api(self) -> bool:
@@ -96,7 +98,7 @@ def endpoints(app: Any) -> list[Endpoint]:
         assert declared is not None, f"{path}: the route declares no {PERMISSION_KEY}"
         needs = parse_permission(declared)
         for method in sorted((context.methods or set()) - {"HEAD"}):
-            found.append(Endpoint(method, _fill(path), path, needs))
+            found.append(Endpoint(method, _fill(path), path, needs, declared == PUBLIC))
     return found
 
 
@@ -192,12 +194,12 @@ def _anonymous_refused(client: TestClient, endpoint: Endpoint) -> str | None:
 def test_every_route_declares_a_permission_or_is_public(setup: Setup) -> None:
     found = endpoints(setup.app)
     assert any(e.is_api for e in found) and any(not e.is_api for e in found)
-    assert any(e.needs is None for e in found), "no public route at all: the sign-in page?"
+    assert any(e.public for e in found), "no public route at all: the sign-in page?"
 
 
 def test_anonymous_callers_are_refused_every_route_that_is_not_public(setup: Setup) -> None:
     client = TestClient(setup.app, follow_redirects=False)  # type: ignore[arg-type]
-    protected = [e for e in endpoints(setup.app) if e.needs is not None]
+    protected = [e for e in endpoints(setup.app) if not e.public]
     problems = [p for e in protected if (p := _anonymous_refused(client, e)) is not None]
     assert problems == []
 
@@ -205,7 +207,7 @@ def test_anonymous_callers_are_refused_every_route_that_is_not_public(setup: Set
 def test_public_routes_answer_anonymous_callers(setup: Setup) -> None:
     client = TestClient(setup.app, follow_redirects=False)  # type: ignore[arg-type]
     for endpoint in endpoints(setup.app):
-        if endpoint.needs is None and endpoint.method == "GET":
+        if endpoint.public and endpoint.method == "GET":
             answer = client.get(endpoint.path)
             assert answer.status_code == 200, f"{endpoint}: {answer.status_code}"
 
@@ -218,11 +220,11 @@ def test_each_role_is_refused_what_the_policy_does_not_give_it(setup: Setup, rol
     pages = _browser(setup.app, role)
     problems = []
     for endpoint in endpoints(setup.app):
-        if endpoint.needs is None:
+        if endpoint.public:
             continue
         client, headers = (api, bearer) if endpoint.is_api else (pages, {})
         status = _call(client, endpoint, headers)
-        allowed = role_may(role, *endpoint.needs)
+        allowed = endpoint.needs is None or role_may(role, *endpoint.needs)
         if not allowed and status != 403:
             problems.append(f"{endpoint}: {status} for {role.value}, who may not")
         if allowed and status in (401, 403):
@@ -237,5 +239,5 @@ def test_the_public_list_names_only_routes_that_exist(setup: Setup) -> None:
 
 def test_the_public_routes_are_few(setup: Setup) -> None:
     """What needs no sign-in is named here, so widening it is a visible change."""
-    public = {e.template for e in endpoints(setup.app) if e.needs is None}
+    public = {e.template for e in endpoints(setup.app) if e.public}
     assert public <= {"/login", f"{API}/health"}, public

@@ -251,6 +251,8 @@ def test_generated_passwords_must_be_changed(uow: UnitOfWork) -> None:
         identity.change_own_password(uow, principal, password, password)
     identity.change_own_password(uow, principal, password, "a brand new passphrase")
     assert not _stored(uow, "root").must_change_password
+    # The session the password was changed in ended with the old password.
+    assert identity.resolve_session(uow, session_id, TIMES) is None
     with pytest.raises(Unauthenticated):
         identity.authenticate(uow, "root", password)
     identity.authenticate(uow, "root", "a brand new passphrase")

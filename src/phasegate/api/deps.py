@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from phasegate.domain.errors import Unauthenticated
-from phasegate.domain.policy import PERMISSION_KEY, Principal, parse_permission
+from phasegate.domain.policy import PERMISSION_KEY, PUBLIC, Principal, parse_permission
 from phasegate.services import identity
 from phasegate.services.access import authorize
 from phasegate.store.uow import UnitOfWork
@@ -62,11 +62,10 @@ Acting = Annotated[Principal, Depends(get_principal)]
 def _permission_check(text: str) -> Callable[[Principal], None]:
     """The dependency that lets a request through only with ``text``'s permission."""
     parsed = parse_permission(text)
-    assert parsed is not None
-    action, kind = parsed
 
     def check_permission(principal: Acting) -> None:
-        authorize(principal, action, kind)
+        if parsed is not None:  # else any valid token will do
+            authorize(principal, *parsed)
 
     check_permission.permission = text  # type: ignore[attr-defined]
     return check_permission
@@ -93,6 +92,6 @@ class GuardedRoute(APIRoute):
             name = getattr(endpoint, "__name__", repr(endpoint))
             raise TypeError(f"route {path} ({name}) declares no {PERMISSION_KEY}")
         deps = list(dependencies or ())
-        if parse_permission(declared) is not None and not any(_is_check(d) for d in deps):
+        if declared != PUBLIC and not any(_is_check(d) for d in deps):
             deps.insert(0, Depends(_permission_check(declared)))
         super().__init__(path, endpoint, dependencies=deps, openapi_extra=openapi_extra, **kwargs)

@@ -207,11 +207,13 @@ SYSTEM = Principal(name="system", role=Role.ADMIN)
 
 
 # Each route of the API and the pages declares what it needs, in its OpenAPI extension
-# ``x-permission``: ``"public"`` or ``"<action>:<kind>"`` (e.g. ``"read:build"``). The adapters
-# check it before the service runs (and the service checks again); a test walks the route
-# table and fails on a route that declares nothing.
+# ``x-permission``: ``"public"``, ``"signed_in"`` or ``"<action>:<kind>"`` (``"read:build"``).
+# The adapters check it before the service runs (and the service checks again); a test walks
+# the route table and fails on a route that declares nothing.
 PERMISSION_KEY = "x-permission"
 PUBLIC = "public"
+# Any signed-in user (or valid token) of any role: signing out, changing one's own password.
+SIGNED_IN = "signed_in"
 
 
 def permission(action: Action, kind: Kind) -> str:
@@ -220,8 +222,9 @@ def permission(action: Action, kind: Kind) -> str:
 
 
 def parse_permission(text: str) -> tuple[Action, Kind] | None:
-    """``(action, kind)`` from an ``x-permission`` text; None for a public route."""
-    if text == PUBLIC:
+    """``(action, kind)`` from an ``x-permission`` text; None when the route needs no
+    permission of the table: ``PUBLIC`` (nobody need be signed in) or ``SIGNED_IN``."""
+    if text in (PUBLIC, SIGNED_IN):
         return None
     action, _, kind = text.partition(":")
     return Action(action), Kind(kind)

@@ -305,7 +305,13 @@ def reset_password(
 
 
 def change_own_password(uow: UnitOfWork, actor: Principal, current: str, new: str) -> None:
-    """A signed-in user sets a new password, proving the current one."""
+    """A signed-in user sets a new password, proving the current one.
+
+    Every session of the user ends with the old password, the one it was changed in included:
+    a browser signed in with a stolen password is signed out, and the caller starts a new
+    session for the browser that made the change (``start_session``). API tokens stay valid:
+    they are separate credentials, revoked on their own.
+    """
     check_password(new, "new_password")
     if current == new:
         raise invalid("new_password", "must differ from the current password")
@@ -318,7 +324,9 @@ def change_own_password(uow: UnitOfWork, actor: Principal, current: str, new: st
         before = audit.snapshot(user)
         user.password_hash = _hasher.hash(new)
         user.must_change_password = False
-        _audit(uow, actor, AuditAction.UPDATE, user, before, f"{user.name} changed the password")
+        _end_sessions(uow, user.id)
+        summary = f"{user.name} changed the password; every session of theirs ended"
+        _audit(uow, actor, AuditAction.UPDATE, user, before, summary)
         uow.commit()
 
 

@@ -29,11 +29,9 @@ from phasegate.domain.errors import Forbidden, InvalidInput, TooManyAttempts, Un
 from phasegate.domain.policy import (
     PERMISSION_KEY,
     PUBLIC,
-    Action,
-    Kind,
+    SIGNED_IN,
     Principal,
     parse_permission,
-    permission,
 )
 from phasegate.domain.text import storable
 from phasegate.services.access import authorize
@@ -210,15 +208,16 @@ def check_permission(request: Request) -> None:
         if signed_in(request) is None:
             raise SignInRequired
         raise Forbidden(f"the page {request.url.path} declares no permission")
-    needed = parse_permission(text)
-    if needed is None:
+    if text == PUBLIC:
         return
     user = signed_in(request)
     if user is None:
         raise SignInRequired
     if user.must_change_password and request.url.path not in (PASSWORD_PATH, LOGOUT_PATH):
         raise PasswordChangeRequired
-    authorize(user.principal, *needed)
+    needed = parse_permission(text)
+    if needed is not None:
+        authorize(user.principal, *needed)
 
 
 def _redirect(request: Request, location: str) -> Response:
@@ -257,9 +256,8 @@ def local_path(target: str | None) -> str:
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_permission)])
 PUBLIC_PAGE = {PERMISSION_KEY: PUBLIC}
-# Signing out and changing one's own password need a signed-in user of any role: every role
-# may read products, so that permission stands for "signed in".
-SIGNED_IN_PAGE = {PERMISSION_KEY: permission(Action.READ, Kind.PRODUCT)}
+# Signing out and changing one's own password need a signed-in user of any role.
+SIGNED_IN_PAGE = {PERMISSION_KEY: SIGNED_IN}
 
 
 def _client(request: Request) -> str:
@@ -345,11 +343,18 @@ async def password_submit(request: Request) -> Response:
     new = _field(form, "new_password")
     if new != _field(form, "confirm_password"):
         return _password_page(request, error="the two new passwords differ", status=400)
+    uow = _uow(request)
     try:
-        change_own_password(_uow(request), user.principal, _field(form, "current_password"), new)
+        change_own_password(uow, user.principal, _field(form, "current_password"), new)
     except InvalidInput as error:
         return _password_page(request, error=error.message, status=400)
-    return RedirectResponse("/", 303)
+    # The change ended every session of the user's; this browser goes on in a new one.
+    sid = start_session(
+        uow, user.principal, session_times(_settings(request)), client=_client(request)
+    )
+    response = RedirectResponse("/", 303)
+    _set_session_cookie(request, response, sid)
+    return response
 
 
 ALWAYS_CSRF_CHECKED = frozenset({LOGIN_PATH})

@@ -335,6 +335,32 @@ def test_a_forced_password_change_comes_first(app: FastAPI, site: Site) -> None:
     assert sign_in(TestClient(app), name, new).status_code == 303
 
 
+def test_a_password_change_signs_out_every_other_browser(
+    app: FastAPI, site: Site, person: str
+) -> None:
+    """A browser signed in with the old (perhaps stolen) password is signed out; the one that
+    made the change goes on in a new session."""
+    here, elsewhere = TestClient(app), TestClient(app)
+    sign_in(here, person)
+    sign_in(elsewhere, person)
+    before = _session_cookie(here)
+    new = "another-brand-new-password"
+    data = {"csrftoken": csrf_token(here), "current_password": PASSWORD}
+    done = here.post(
+        "/account/password",
+        data={**data, "new_password": new, "confirm_password": new},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert _session_cookie(here) not in (None, before)
+    assert here.get("/", follow_redirects=False).status_code == 200
+    assert elsewhere.get("/", follow_redirects=False).status_code == 303
+    assert _holding(app, before or "").get("/", follow_redirects=False).status_code == 303
+    with site.engine.connect() as conn:
+        stmt = select(WebSession.digest).where(WebSession.user_id == _user_id(site, person))
+        assert len(conn.scalars(stmt).all()) == 1
+
+
 # What a partner user sees ----------------------------------------------------------------------
 
 
