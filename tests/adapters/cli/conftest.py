@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from phasegate.cli import output
 from phasegate.cli.main import main
 from phasegate.config import get_settings
 from phasegate.store import db
@@ -69,6 +70,9 @@ def run(
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("PHASEGATE_DATABASE_URL", url or database_url)
         monkeypatch.setenv("COLUMNS", "200")
+        # The consoles were made when the CLI was imported, with the width of that moment.
+        monkeypatch.setattr(output.console, "width", 200)
+        monkeypatch.setattr(output.err_console, "width", 200)
         for name, value in (env or {}).items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
