@@ -205,10 +205,7 @@ def users_list(fmt: OutputFormat = FORMAT) -> None:
     users = identity.list_users(uow, actor=actor)
     names = _Names(uow, actor)
     rows = [_user_row(user, names) for user in users]
-    if fmt is OutputFormat.TABLE:
-        emit_rows(rows, fmt, columns=list(USER_TABLE), headers=USER_TABLE, title="Users")
-    else:
-        emit_rows(rows, fmt, columns=list(USER_TABLE))
+    emit_rows(rows, fmt, columns=list(USER_TABLE), headers=USER_TABLE, title="Users")
 
 
 @users_app.command("disable", help="Disable an account: it cannot sign in, its tokens stop.")
@@ -362,10 +359,7 @@ def tokens_list(
     tokens = identity.list_tokens(uow, actor=actor, user="*" if every else user)
     names = _Names(uow, actor)
     rows = [_token_row(token, names) for token in tokens]
-    if fmt is OutputFormat.TABLE:
-        emit_rows(rows, fmt, columns=list(TOKEN_TABLE), headers=TOKEN_TABLE, title="API tokens")
-    else:
-        emit_rows(rows, fmt, columns=list(TOKEN_TABLE))
+    emit_rows(rows, fmt, columns=list(TOKEN_TABLE), headers=TOKEN_TABLE, title="API tokens")
 
 
 @tokens_app.command("revoke", help="Revoke an API token at once.")

@@ -334,32 +334,22 @@ def change_own_password(uow: UnitOfWork, actor: Principal, current: str, new: st
 
 
 def _login_failed(uow: UnitOfWork, name: str, user: User | None, why: str, client: str) -> None:
+    """Count the failure against the account (locking it after ``MAX_FAILED_LOGINS``) and audit
+    it under the name given, as an event about the account or, for an unknown name, about none."""
     shown = name if unstorable_reason(name) is None else repr(name)
     actor = shown[:NAME_MAX_LENGTH] or "(no name)"
-    event_on = user if user is not None else None
     if user is not None:
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until = utcnow() + LOCKOUT
             user.failed_logins = 0
             why += f"; locked out for {int(LOCKOUT.total_seconds() // 60)} minutes"
-    if event_on is not None:
-        audit.record(
-            uow,
-            actor=actor,
-            action=AuditAction.LOGIN_FAILED,
-            obj=event_on,
-            before=None,
-            after=None,
-            summary=f"failed sign-in as {actor} from {client[:60]}: {why}",
-        )
+    summary = f"failed sign-in as {actor} from {client[:60]}: {why}"
+    if user is not None:
+        _audit_sign_in(uow, user, AuditAction.LOGIN_FAILED, summary, actor=actor)
     else:
         audit.record_event(
-            uow,
-            actor=actor,
-            action=AuditAction.LOGIN_FAILED,
-            entity_type="users",
-            summary=f"failed sign-in as {actor} from {client[:60]}: {why}",
+            uow, actor=actor, action=AuditAction.LOGIN_FAILED, entity_type="users", summary=summary
         )
     uow.commit()
 
@@ -393,17 +383,24 @@ def authenticate(uow: UnitOfWork, name: str, password: str, *, client: str = "")
         user.last_login_at = now
         if rehashed is not None:  # the hasher's parameters have been raised since
             user.password_hash = rehashed
-        audit.record(
-            uow,
-            actor=user.name,
-            action=AuditAction.LOGIN,
-            obj=user,
-            before=None,
-            after=None,
-            summary=f"{user.name} signed in from {client[:60]}",
-        )
+        _audit_sign_in(uow, user, AuditAction.LOGIN, f"{user.name} signed in from {client[:60]}")
         uow.commit()
         return principal_for(user)
+
+
+def _audit_sign_in(
+    uow: UnitOfWork, user: User, action: AuditAction, summary: str, actor: str | None = None
+) -> None:
+    """A sign-in, sign-out or failed sign-in in the audit trail: who, what, never a secret."""
+    audit.record(
+        uow,
+        actor=actor or user.name,
+        action=action,
+        obj=user,
+        before=None,
+        after=None,
+        summary=summary,
+    )
 
 
 # Browser sessions ---------------------------------------------------------------------------
@@ -473,15 +470,7 @@ def end_session(uow: UnitOfWork, session_id: str) -> None:
         user = uow.session.get(User, row.user_id)
         uow.session.delete(row)
         if user is not None:
-            audit.record(
-                uow,
-                actor=user.name,
-                action=AuditAction.LOGOUT,
-                obj=user,
-                before=None,
-                after=None,
-                summary=f"{user.name} signed out",
-            )
+            _audit_sign_in(uow, user, AuditAction.LOGOUT, f"{user.name} signed out")
         uow.commit()
 
 
