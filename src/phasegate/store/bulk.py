@@ -13,7 +13,9 @@ owns the transaction::
 
 Rows are mappings from column name to value. Omitted optional columns take the model's default;
 a missing required column raises ``InvalidInput`` naming the row and the column. Datetimes must be
-timezone-aware (they are stored in UTC). Enum columns take the enum or its value.
+timezone-aware (they are stored in UTC). Enum columns take the enum or its value; JSON columns
+(``test_runs.extra``, ``measurements.series``) take the Python data, written as JSON text. A
+station pass or defect given no ``source_id`` gets a unique one of its own.
 
 Ids: functions that return ids give them in the order of the rows. On PostgreSQL they are
 reserved up front from the table's sequence (``nextval`` over ``generate_series``), so the
@@ -32,17 +34,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 import math
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import JSON, Connection, Table, text
 
 from phasegate.domain.enums import Allocation, Disposition, Outcome, Severity, UnitStatus
 from phasegate.domain.errors import ConfigurationError, FieldError, InvalidInput
 from phasegate.store.models import (
+    Attachment,
     BuildCharacteristicStat,
     BuildStationStat,
     Defect,
@@ -73,6 +78,7 @@ class _Spec:
     defaults: Mapping[str, Callable[[], Any]]
     enums: Mapping[str, type[enum.Enum]]
     datetimes: frozenset[str]
+    jsons: frozenset[str]
 
 
 def _spec(
@@ -84,7 +90,13 @@ def _spec(
     table: Table = model.__table__
     columns = tuple(c.name for c in table.columns if c.name != "id")
     datetimes = frozenset(c.name for c in table.columns if isinstance(c.type, UTCDateTime))
-    return _Spec(table, columns, frozenset(required), defaults, enums, datetimes)
+    jsons = frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
+    return _Spec(table, columns, frozenset(required), defaults, enums, datetimes, jsons)
+
+
+def _new_source_id() -> str:
+    """A source id for a row whose caller gives none: unique, so it never collides."""
+    return f"bulk:{uuid.uuid4().hex}"
 
 
 _UNITS = _spec(
@@ -102,7 +114,12 @@ _UNITS = _spec(
 _PASSES = _spec(
     StationPass,
     required=("unit_id", "station_id", "started_at", "result"),
-    defaults={"ended_at": lambda: None, "operator": lambda: "", "attempt": lambda: 1},
+    defaults={
+        "ended_at": lambda: None,
+        "operator": lambda: "",
+        "attempt": lambda: 1,
+        "source_id": _new_source_id,
+    },
     enums={"result": Outcome},
 )
 _RUNS = _spec(
@@ -113,6 +130,7 @@ _RUNS = _spec(
         "ended_at": lambda: None,
         "operator": lambda: "",
         "source": lambda: "",
+        "extra": lambda: None,
     },
     enums={"outcome": Outcome},
 )
@@ -127,6 +145,8 @@ _MEASUREMENTS = _spec(
         "lsl": lambda: None,
         "usl": lambda: None,
         "outcome": lambda: Outcome.UNSET,
+        "marginal": lambda: False,
+        "series": lambda: None,
     },
     enums={"outcome": Outcome},
 )
@@ -138,8 +158,15 @@ _DEFECTS = _spec(
         "disposition": lambda: Disposition.PENDING,
         "cost": lambda: 0.0,
         "notes": lambda: "",
+        "source_id": _new_source_id,
     },
     enums={"severity": Severity, "disposition": Disposition},
+)
+_ATTACHMENTS = _spec(
+    Attachment,
+    required=("test_run_id", "name"),
+    defaults={"mimetype": lambda: "", "size": lambda: None, "sha1": lambda: ""},
+    enums={},
 )
 
 
@@ -158,8 +185,15 @@ def insert_test_runs(conn: Connection, rows: Sequence[Row]) -> list[int]:
 
 
 def insert_defects(conn: Connection, rows: Sequence[Row]) -> list[int]:
-    """Insert defects; returns their ids in row order."""
+    """Insert defects; returns their ids in row order. ``source_id``, when given, must be
+    unique (a unique one is made when not)."""
     return _insert(conn, _DEFECTS, rows, want_ids=True)
+
+
+def insert_attachments(conn: Connection, rows: Sequence[Row]) -> int:
+    """Insert attachment metadata of test runs; returns the row count."""
+    _insert(conn, _ATTACHMENTS, rows, want_ids=False)
+    return len(rows)
 
 
 def insert_station_passes(
@@ -268,6 +302,15 @@ def _converter(spec: _Spec, name: str, convert_dt: Callable[[Any], Any] | None) 
             return convert_dt(value) if convert_dt is not None else value
 
         return utc_datetime
+    if name in spec.jsons:
+
+        def json_text(index: int, value: Any) -> Any:
+            try:
+                return json.dumps(value, allow_nan=False, separators=(",", ":"))
+            except (TypeError, ValueError) as error:
+                raise _bad_row(spec, index, name, f"is not JSON data: {error}") from None
+
+        return json_text
     return None
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -343,6 +344,9 @@ class StationPass(Base):
     operator: Mapped[str] = mapped_column(String(80), default="")
     result: Mapped[Outcome] = enum_column(Outcome)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
+    source_id: Mapped[str] = mapped_column(
+        String(200), unique=True, doc="Names the pass in its source; sending it again adds nothing."
+    )
 
 
 class TestRun(Base):
@@ -360,6 +364,9 @@ class TestRun(Base):
     operator: Mapped[str] = mapped_column(String(80), default="")
     source: Mapped[str] = mapped_column(String(40), default="")
     source_id: Mapped[str] = mapped_column(String(200), unique=True)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="Fields of the source record phasegate has no column for, kept as they came."
+    )
 
 
 class Measurement(Base):
@@ -385,6 +392,14 @@ class Measurement(Base):
     usl: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[Outcome] = enum_column(Outcome, default=Outcome.UNSET)
     measured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    marginal: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="Within limits but near one of them."
+    )
+    # A dimensioned measurement keeps its rows here, each the dimension values then the
+    # measured value; a column rather than a table, since a series is read only with its row.
+    series: Mapped[list[list[float]] | None] = mapped_column(
+        JSON, doc="The rows of a dimensioned measurement: dimension values, then the value."
+    )
 
 
 class BuildCharacteristicStat(Base):
@@ -455,6 +470,94 @@ class Defect(Base):
     cost: Mapped[float] = mapped_column(Float, default=0.0)
     found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     notes: Mapped[str] = mapped_column(Text, default="")
+    source_id: Mapped[str] = mapped_column(
+        String(200),
+        unique=True,
+        doc="Names the defect in its source; sending it again adds nothing.",
+    )
+
+
+class Attachment(Base):
+    """An attachment of a test run, by its metadata (the bytes stay at the station)."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    test_run_id: Mapped[int] = mapped_column(
+        ForeignKey("test_runs.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(300))
+    mimetype: Mapped[str] = mapped_column(String(120), default="")
+    size: Mapped[int | None] = mapped_column(BigInteger, doc="Bytes.")
+    sha1: Mapped[str] = mapped_column(String(40), default="")
+
+
+class IngestFile(Base):
+    """One file (or request) of test data taken in, with what became of its records.
+
+    ``status`` is ``running`` while batches are stored, then ``done`` or ``failed`` (the file
+    could not be read, or storing stopped). The counts cover the batches committed so far.
+    """
+
+    __tablename__ = "ingest_files"
+    __table_args__ = (Index("ix_ingest_files_started_at", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    format: Mapped[str] = mapped_column(String(40), default="")
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    size: Mapped[int | None] = mapped_column(BigInteger, doc="Bytes of the file, when a file.")
+    actor: Mapped[str] = mapped_column(String(120))
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="SET NULL"), doc="The partner of a partner user."
+    )
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+
+
+class IngestReject(Base):
+    """A record or part of a file that was not stored: where it is, why, and what it held."""
+
+    __tablename__ = "ingest_rejects"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("ingest_files.id", ondelete="CASCADE"), index=True
+    )
+    where: Mapped[str] = mapped_column(String(500), doc="file:line or file#/json/pointer.")
+    kind: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text, default="")
+    source_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(
+        UTCDateTime, doc="When a later ingest stored the record."
+    )
+
+
+class CharacteristicAlias(Versioned, Timestamped, Base):
+    """Another name a measurement may carry for a characteristic of the product."""
+
+    __tablename__ = "characteristic_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(200), doc="The other name; any case.")
+    characteristic_id: Mapped[int] = mapped_column(
+        ForeignKey("characteristics.id", ondelete="CASCADE"), index=True
+    )
+
+
+Index(
+    "uq_characteristic_aliases_product_id_lower_alias",
+    CharacteristicAlias.product_id,
+    func.lower(CharacteristicAlias.alias),
+    unique=True,
+)
 
 
 class Finding(Versioned, Timestamped, Base):
