@@ -1,0 +1,311 @@
+"""Long CSV: one row per measurement; the rows of one test run follow each other.
+
+Rows with the same run key — the ``run_id`` column if there is one, else serial + station +
+started_at — form one :class:`TestRunIn`; its run fields (station, times, procedure, operator,
+outcome, product, build) come from its first row. A run key that comes back after its run ended
+is refused row by row (never merged with the earlier run, never dropped). A run with one bad row
+is refused whole, each of its rows with the reason, so that a repaired file brings it in whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import repeat
+from typing import BinaryIO, TypeVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from phasegate.domain.enums import Outcome
+from phasegate.ingest.records import (
+    MeasurementIn,
+    Parsed,
+    Rejected,
+    Target,
+    TestRunIn,
+    derived_source_id,
+    excerpt,
+)
+from phasegate.ingest.tables import Block, CsvOptions, Table, floats
+from phasegate.ingest.values import check_span, parse_outcome, parse_time
+
+REQUIRED = ("serial", "started_at", "name", "value")
+OPTIONAL = (
+    "station",
+    "ended_at",
+    "procedure",
+    "operator",
+    "outcome",
+    "unit",
+    "lsl",
+    "usl",
+    "measurement_outcome",
+    "run_id",
+    "product",
+    "build",
+)
+RUN_FIELDS = ("station", "ended_at", "procedure", "operator", "outcome", "product", "build")
+
+
+@dataclass(slots=True)
+class _Run:
+    key: str
+    line: int
+    fields: dict[str, str]
+    measurements: list[MeasurementIn] = field(default_factory=list)
+    parts: list[tuple[Block, int, int]] = field(default_factory=list)  # its rows, per block
+    bad: tuple[int, str] | None = None
+    late: bool = False  # its key ended before: every row is refused as it comes
+
+
+def read_long(
+    stream: BinaryIO, *, name: str, options: CsvOptions | None = None
+) -> Iterator[Parsed]:
+    """The test runs of a long CSV, in file order, block by block."""
+    table = Table(stream, name=name, options=options or CsvOptions())
+    return _Reader(table, table.resolve(REQUIRED, OPTIONAL, "csv (long)")).records()
+
+
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    """One block's measurement columns as Python lists, and its bad rows (sorted)."""
+
+    names: list[str]
+    values: list[float | None]
+    units: list[str] | Iterator[str]
+    lsl: list[float | None] | Iterator[None]
+    usl: list[float | None] | Iterator[None]
+    outcomes: list[Outcome] | Iterator[Outcome]
+    bad_rows: np.ndarray
+    bad: dict[int, str]
+
+
+class _Reader:
+    def __init__(self, table: Table, columns: dict[str, str]) -> None:
+        self.table = table
+        self.name = table.name
+        self.columns = columns
+        self.ended: dict[str, int] = {}  # run key -> its first line
+        self.current: _Run | None = None
+
+    def records(self) -> Iterator[Parsed]:
+        for item in self.table.blocks(self.columns):
+            if isinstance(item, Rejected):
+                yield item
+            else:
+                yield from self._block(item)
+        if self.current is not None:
+            yield from self._finish(self.current)
+
+    def _block(self, block: Block) -> Iterator[Parsed]:
+        cells = self._cells(block)
+        keys = self._keys(block)
+        n = len(block)
+        if n == 0:
+            return
+        changes = np.flatnonzero(pc.not_equal(keys[1:], keys[:-1]).to_numpy(zero_copy_only=False))
+        bounds = np.concatenate(([0], changes + 1, [n])).astype(np.int64)
+        firsts = pa.array(bounds[:-1])
+        seg_keys = keys.take(firsts).to_pylist()
+        wanted = [k for k in ("serial", "started_at", "run_id", *RUN_FIELDS) if k in block.columns]
+        heads = {k: block.columns[k].take(firsts).to_pylist() for k in wanted}
+        lines = block.lines
+        for seg, (a, b) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
+            key = seg_keys[seg]
+            run = self.current
+            if run is None or run.key != key:
+                if run is not None:
+                    yield from self._finish(run)
+                run = self.current = self._start(key, int(lines[a]), heads, seg)
+            if run.late:
+                yield from self._late(run, block, a, b)
+                continue
+            run.parts.append((block, a, b))
+            if run.bad is None:
+                self._add(run, cells, block, a, b)
+
+    def _add(self, run: _Run, cells: _Cells, block: Block, a: int, b: int) -> None:
+        at = int(np.searchsorted(cells.bad_rows, a))
+        if at < len(cells.bad_rows) and cells.bad_rows[at] < b:
+            i = int(cells.bad_rows[at])
+            run.bad = (int(block.lines[i]), cells.bad[i])
+            return
+        run.measurements.extend(
+            map(
+                MeasurementIn,
+                cells.names[a:b],
+                cells.values[a:b],
+                repeat(None),
+                repeat(None),
+                _part(cells.units, a, b),
+                _part(cells.lsl, a, b),
+                _part(cells.usl, a, b),
+                _part(cells.outcomes, a, b),
+            )
+        )
+
+    def _late(self, run: _Run, block: Block, a: int, b: int) -> Iterator[Rejected]:
+        first = self.ended[run.key]
+        reason = (
+            f"the run of line {first} ({self._describe(run.key)}) ended before this row; "
+            "the rows of one run must follow each other"
+        )
+        for i in range(a, b):
+            yield Rejected(f"{self.name}:{int(block.lines[i])}", reason, excerpt(block.text(i)))
+
+    def _cells(self, block: Block) -> _Cells:
+        cols = block.columns
+        values, bad = floats(cols["value"], self.columns["value"])
+        for i in np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False)).tolist():
+            bad.setdefault(int(i), f"column {self.columns['value']!r} is empty")
+        names = pc.utf8_trim_whitespace(cols["name"])
+        for i in np.flatnonzero(
+            pc.equal(pc.utf8_length(names), 0).to_numpy(zero_copy_only=False)
+        ).tolist():
+            bad.setdefault(int(i), f"column {self.columns['name']!r} is empty")
+        limits: dict[str, list[float | None] | Iterator[None]] = {}
+        for k in ("lsl", "usl"):
+            if k in cols:
+                arr, wrong = floats(cols[k], self.columns[k])
+                limits[k] = arr.to_pylist()
+                for i, reason in wrong.items():
+                    bad.setdefault(i, reason)
+            else:
+                limits[k] = repeat(None)
+        outcomes: list[Outcome] | Iterator[Outcome] = repeat(Outcome.UNSET)
+        if "measurement_outcome" in cols:
+            outcomes = self._outcomes(cols["measurement_outcome"], bad)
+        bad.update(block.bad)
+        units = pc.utf8_trim_whitespace(cols["unit"]).to_pylist() if "unit" in cols else repeat("")
+        return _Cells(
+            names.to_pylist(),
+            values.to_pylist(),
+            units,
+            limits["lsl"],
+            limits["usl"],
+            outcomes,
+            np.array(sorted(bad), dtype=np.int64),
+            bad,
+        )
+
+    def _outcomes(self, column: pa.Array, bad: dict[int, str]) -> list[Outcome]:
+        encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(column))
+        parsed: list[Outcome] = []
+        wrong: dict[int, str] = {}
+        for j, cell in enumerate(encoded.dictionary.to_pylist()):
+            try:
+                parsed.append(parse_outcome(cell))
+            except ValueError as error:
+                parsed.append(Outcome.UNSET)
+                wrong[j] = f"column {self.columns['measurement_outcome']!r}: {error}"
+        indices = encoded.indices.to_numpy(zero_copy_only=False)
+        for j, reason in wrong.items():
+            for i in np.flatnonzero(indices == j).tolist():
+                bad.setdefault(int(i), reason)
+        table = np.empty(len(parsed), dtype=object)
+        table[:] = parsed
+        out: list[Outcome] = table[indices].tolist()
+        return out
+
+    def _keys(self, block: Block) -> pa.Array:
+        cols = block.columns
+        if "run_id" in cols:
+            return pc.utf8_trim_whitespace(cols["run_id"])
+        parts = [cols["serial"], cols.get("station"), cols["started_at"]]
+        n = len(block)
+        trimmed = [
+            pc.utf8_trim_whitespace(p) if p is not None else pa.array([""] * n, pa.string())
+            for p in parts
+        ]
+        return pc.binary_join_element_wise(*trimmed, _SEP)
+
+    def _describe(self, key: str) -> str:
+        if "run_id" in self.columns:
+            return f"run_id {key!r}"
+        serial, station, started = key.split(_SEP)
+        return f"serial {serial!r}, station {station!r}, started_at {started!r}"
+
+    def _start(self, key: str, line: int, heads: dict[str, list[str]], seg: int) -> _Run:
+        if key in self.ended:
+            return _Run(key, line, {}, late=True)
+        return _Run(key, line, {k: v[seg] for k, v in heads.items()})
+
+    def _finish(self, run: _Run) -> Iterator[Parsed]:
+        self.current = None
+        if run.late:
+            return
+        self.ended[run.key] = run.line
+        made = self._run(run) if run.bad is None else ""
+        if isinstance(made, TestRunIn):
+            yield made
+            return
+        bad_line, reason = run.bad if run.bad else (run.line, made)
+        for block, a, b in run.parts:
+            for i in range(a, b):
+                line = int(block.lines[i])
+                why = (
+                    reason if line == bad_line else f"its run is refused: line {bad_line}: {reason}"
+                )
+                yield Rejected(f"{self.name}:{line}", why, excerpt(block.text(i)))
+
+    def _run(self, run: _Run) -> TestRunIn | str:
+        """The test run, or why it cannot be one."""
+        f = run.fields
+        serial = f["serial"].strip()
+        if not serial:
+            return f"column {self.columns['serial']!r} is empty"
+        try:
+            started_at = parse_time(f["started_at"])
+        except ValueError as error:
+            return f"column {self.columns['started_at']!r}: {error}"
+        ended_at: dt.datetime | None = None
+        try:
+            if f.get("ended_at", "").strip():
+                ended_at = parse_time(f["ended_at"])
+            check_span(started_at, ended_at)
+            outcome = parse_outcome(f["outcome"]) if "outcome" in f else _overall(run.measurements)
+        except ValueError as error:
+            return str(error)
+        station = f.get("station", "").strip() or None
+        run_id = f.get("run_id", "").strip()
+        return TestRunIn(
+            where=f"{self.name}:{run.line}",
+            serial=serial,
+            started_at=started_at,
+            outcome=outcome,
+            source_id=run_id or derived_source_id("run", serial, station, started_at),
+            source="csv",
+            station=station,
+            procedure=f.get("procedure", "").strip(),
+            ended_at=ended_at,
+            operator=f.get("operator", "").strip(),
+            target=target_of(f),
+            measurements=tuple(run.measurements),
+        )
+
+
+_SEP = "\x1f"
+_T = TypeVar("_T")
+
+
+def _part(items: list[_T] | Iterator[_T], a: int, b: int) -> list[_T] | Iterator[_T]:
+    return items[a:b] if isinstance(items, list) else items
+
+
+def _overall(measurements: list[MeasurementIn]) -> Outcome:
+    """A run without an outcome column: failed if a measurement failed, passed if all passed."""
+    outcomes = {m.outcome for m in measurements}
+    if Outcome.FAIL in outcomes:
+        return Outcome.FAIL
+    if outcomes == {Outcome.PASS}:
+        return Outcome.PASS
+    return Outcome.UNSET
+
+
+def target_of(fields: dict[str, str]) -> Target:
+    product = fields.get("product", "").strip() or None
+    build = fields.get("build", "").strip() or None
+    return Target(product, build) if product or build else Target()
