@@ -10,7 +10,7 @@ is refused whole, each of its rows with the reason, so that a repaired file brin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import BinaryIO, TypeVar
@@ -266,7 +266,9 @@ class _Reader:
             if f.get("ended_at", "").strip():
                 ended_at = parse_time(f["ended_at"])
             check_span(started_at, ended_at)
-            outcome = parse_outcome(f["outcome"]) if "outcome" in f else _overall(run.measurements)
+            outcome = (
+                parse_outcome(f["outcome"]) if "outcome" in f else overall_outcome(run.measurements)
+            )
         except ValueError as error:
             return str(error)
         station = f.get("station", "").strip() or None
@@ -295,7 +297,7 @@ def _part(items: list[_T] | Iterator[_T], a: int, b: int) -> list[_T] | Iterator
     return items[a:b] if isinstance(items, list) else items
 
 
-def _overall(measurements: list[MeasurementIn]) -> Outcome:
+def overall_outcome(measurements: Iterable[MeasurementIn]) -> Outcome:
     """A run without an outcome column: failed if a measurement failed, passed if all passed."""
     outcomes = {m.outcome for m in measurements}
     if Outcome.FAIL in outcomes:

@@ -114,9 +114,17 @@ class Table:
                 )
         return ""
 
-    def resolve(self, required: Sequence[str], optional: Sequence[str], fmt: str) -> dict[str, str]:
+    def resolve(
+        self,
+        required: Sequence[str],
+        optional: Sequence[str],
+        fmt: str,
+        aliases: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
         """phasegate column -> file column, for the columns there are; a missing required one
-        is an InvalidInput naming the file, the column and the mapping option."""
+        is an InvalidInput naming the file, the column and the mapping option. ``aliases`` gives
+        a second default name of a column (``unit`` for ``serial``) when it is not mapped."""
+        aliases = {k: v for k, v in (aliases or {}).items() if k not in self.options.columns}
         hint = self.one_column_hint()
         if hint:
             raise InvalidInput(hint)
@@ -125,6 +133,8 @@ class Table:
             actual = self.options.column(logical)
             if actual in self.header:
                 found[logical] = actual
+            elif aliases.get(logical) in self.header:
+                found[logical] = aliases[logical]
         for logical in required:
             if logical not in found:
                 actual = self.options.column(logical)
