@@ -2,14 +2,87 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
+import typer.main
+from typer import _click
+from typer.core import TyperCommand, TyperGroup
 
 from phasegate import __version__
 from phasegate.cli.errors import exit_code_for
 
+# Every command, in the order ``phasegate --help`` lists them: the module that defines it and its
+# help line. A module is imported only when one of its commands runs (or shows its own help), so
+# listing the commands loads no database, statistics or settings code. A test checks this table
+# against the commands the modules define.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "spc": (
+        "phasegate.cli.analysis.commands",
+        "Control chart of a CSV column with run rules: X̄-R, X̄-S, I-MR, p, np, c, u, EWMA or "
+        "CUSUM; phase I limits from the first K subgroups or a date range.",
+    ),
+    "capability": (
+        "phasegate.cli.analysis.commands",
+        "Process capability of a CSV column: Cp, Cpk, Cpm, Pp, Ppk with confidence intervals, "
+        "expected and observed ppm, and an Anderson-Darling normality check.",
+    ),
+    "gage": (
+        "phasegate.cli.analysis.commands",
+        "Crossed gage R&R (ANOVA method, AIAG MSA 4th ed.) from a CSV file with one row per "
+        "reading: repeatability, reproducibility, %GRR, %tolerance, ndc.",
+    ),
+    "init": (
+        "phasegate.cli.system",
+        "Create or upgrade the database schema and, on a database without users, the first "
+        "admin with a one-time password (safe to run again).",
+    ),
+    "demo": (
+        "phasegate.cli.system",
+        "Load the demo: three products, one in each phase, and a login per role (migrates first).",
+    ),
+    "serve": (
+        "phasegate.cli.system",
+        "Run the web app and the API (http://HOST:PORT, API under /api/v1).",
+    ),
+    "products": ("phasegate.cli.records", "Products: list them."),
+    "builds": ("phasegate.cli.records", "Builds: prototype, pilot and production runs."),
+    "units": ("phasegate.cli.records", "Units: one serial-numbered item and its history."),
+    "users": ("phasegate.cli.users", "Users: who signs in, with which role (admin only)."),
+    "tokens": (
+        "phasegate.cli.users",
+        "API tokens: bearer tokens with scopes, shown once when made.",
+    ),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every command of :data:`COMMANDS`, imports one only to run it."""
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        loaded = super().list_commands(ctx)
+        return [*COMMANDS, *(name for name in loaded if name not in COMMANDS)]
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            # Enough to list it; resolve_command loads the real one before it runs.
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1])
+        return command
+
+    def resolve_command(
+        self, ctx: _click.Context, args: list[str]
+    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        name = args[0] if args else None
+        if name in COMMANDS and name not in self.commands:
+            importlib.import_module(COMMANDS[name][0])  # the module adds its commands to ``app``
+            self.add_command(typer.main.get_group(app).commands[name], name)
+        return super().resolve_command(ctx, args)
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     name="phasegate",
     help="New-product introduction for hardware: prototype -> pilot run -> production run.",
     no_args_is_help=True,
@@ -34,13 +107,12 @@ def root(
 
 
 def _register() -> None:
-    # Command modules add themselves to ``app``; imported here so ``app`` is complete.
+    """Import every command module, so that ``app`` holds every command (``main`` does not)."""
     from phasegate.cli import analysis, records, system, users  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error becomes one line on stderr and a non-zero exit code."""
-    _register()
     try:
         app(args=argv, standalone_mode=False)
     except typer.Exit as stop:

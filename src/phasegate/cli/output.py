@@ -1,6 +1,8 @@
 """Rendering of command results as a Rich table, exact JSON or CSV.
 
-``--format json`` is exact and machine-readable: floats are not rounded and keys stay snake_case.
+``--format json`` is exact and machine-readable: floats are not rounded (shortest round-trip
+form), NaN and infinities are ``null``, keys stay snake_case, text is UTF-8. It is written by
+orjson, which serialises NumPy arrays and scalars natively.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ import dataclasses
 import datetime as dt
 import enum
 import io
-import json
 import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 
@@ -74,16 +76,49 @@ def _structured_to_jsonable(value: Any, keep_dates: bool) -> Any:
     return value
 
 
-PRETTY_JSON_LIMIT = 1_000_000  # characters; beyond this indentation only costs time and space
+PRETTY_JSON_LIMIT = 1_000_000  # bytes; beyond this indentation only costs time and space
+
+# Dates and dataclasses go through ``to_jsonable`` (``isoformat()``, field by field); lists,
+# dicts, numbers, text, enums and NumPy values are written by orjson itself, NaN as null.
+_JSON_OPTIONS = (
+    orjson.OPT_SERIALIZE_NUMPY
+    | orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def _json_default(value: Any) -> Any:
+    """What orjson does not write itself, as ``to_jsonable`` makes it."""
+    plain = _structured_to_jsonable(value, False)
+    if plain is value:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return plain
+
+
+def dump_json_bytes(data: Any) -> bytes:
+    """Exact JSON as UTF-8: indented for reading, compact when the document is large."""
+    compact = orjson.dumps(data, default=_json_default, option=_JSON_OPTIONS)
+    if len(compact) > PRETTY_JSON_LIMIT:
+        return compact
+    return orjson.dumps(data, default=_json_default, option=_JSON_OPTIONS | orjson.OPT_INDENT_2)
 
 
 def dump_json(data: Any) -> str:
-    """Exact JSON: indented for reading, compact when the document is large (many points)."""
-    plain = to_jsonable(data)
-    compact = json.dumps(plain, allow_nan=False, separators=(",", ":"))
-    if len(compact) > PRETTY_JSON_LIMIT:
-        return compact
-    return json.dumps(plain, indent=2, allow_nan=False)
+    """Exact JSON text: indented for reading, compact when the document is large (many points)."""
+    return dump_json_bytes(data).decode()
+
+
+def write_json(data: Any) -> None:
+    """Print ``data`` as exact JSON and a newline, as bytes when stdout has a binary layer."""
+    document = dump_json_bytes(data) + b"\n"
+    binary = getattr(sys.stdout, "buffer", None)
+    if binary is None:
+        sys.stdout.write(document.decode())
+        return
+    sys.stdout.flush()
+    binary.write(document)
+    binary.flush()
 
 
 def _cell(value: Any) -> str:
@@ -116,7 +151,7 @@ def emit_rows(
     """Print a list of records in the chosen format; ``headers`` relabel table columns."""
     cols = list(columns) if columns is not None else (list(rows[0].keys()) if rows else [])
     if fmt is OutputFormat.JSON:
-        sys.stdout.write(dump_json(list(rows)) + "\n")
+        write_json(list(rows))
     elif fmt is OutputFormat.CSV:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -153,7 +188,7 @@ def emit_rows(
 def emit_record(record: Mapping[str, Any], fmt: OutputFormat, *, title: str | None = None) -> None:
     """Print one record: JSON as an object, CSV as one row, a table as field/value pairs."""
     if fmt is OutputFormat.JSON:
-        sys.stdout.write(dump_json(record) + "\n")
+        write_json(record)
     elif fmt is OutputFormat.CSV:
         emit_rows([record], fmt)
     else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from phasegate.cli.output import OutputFormat, console, emit_record, emit_rows, err_console
-from phasegate.stats.capability import INDICES
 
 SPC_COLUMNS = ["chart", "subgroup", "value", "center", "lcl", "ucl", "size", "phase", "violations"]
 _SIGNALS_SHOWN = 200
@@ -99,6 +98,8 @@ def emit_capability(doc: dict[str, Any], fmt: OutputFormat) -> None:
 
 def capability_row(doc: dict[str, Any]) -> dict[str, Any]:
     """The capability document as one flat row: every index with its interval and bound."""
+    from phasegate.stats.capability import INDICES  # loaded already by the analysis
+
     flat: dict[str, Any] = {
         k: doc[k] for k in ("n", "subgroups", "mean", "sigma_within", "sigma_overall", "lsl", "usl")
     }
@@ -114,6 +115,8 @@ def capability_row(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _capability_tables(doc: dict[str, Any]) -> None:
+    from phasegate.stats.capability import INDICES  # loaded already by the analysis
+
     normality = doc["normality"]
     emit_record(
         {

@@ -14,10 +14,17 @@ adapter can name them its own way (a CLI flag, a form field).
 - :mod:`.spc`, :mod:`.capability`, :mod:`.gage`: one analysis each, with its report.
 """
 
-from phasegate.services.analysis.capability import CapabilityReport, analyse_capability
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from phasegate.services.analysis.charts import CHART_KINDS, CHARTS, ChartKind, chart_kind
-from phasegate.services.analysis.gage import GageReport, analyse_gage
-from phasegate.services.analysis.spc import SpcReport, analyse_spc
+
+if TYPE_CHECKING:
+    from phasegate.services.analysis.capability import CapabilityReport, analyse_capability
+    from phasegate.services.analysis.gage import GageReport, analyse_gage
+    from phasegate.services.analysis.spc import SpcReport, analyse_spc
 
 __all__ = [
     "CHARTS",
@@ -31,3 +38,20 @@ __all__ = [
     "analyse_spc",
     "chart_kind",
 ]
+
+# The analyses load the statistics engine (and SciPy): imported on first use, not with the package.
+_LAZY = {
+    "CapabilityReport": "capability",
+    "analyse_capability": "capability",
+    "GageReport": "gage",
+    "analyse_gage": "gage",
+    "SpcReport": "spc",
+    "analyse_spc": "spc",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

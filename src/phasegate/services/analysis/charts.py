@@ -9,13 +9,16 @@ new entry here.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING, cast
 
-from phasegate import stats
 from phasegate.domain.errors import invalid
-from phasegate.stats.charts import SpcResult
+
+if TYPE_CHECKING:
+    from phasegate.stats.charts import SpcResult
 
 __all__ = ["CHARTS", "CHART_KINDS", "ChartKind", "Rows", "SizeColumn", "chart_kind"]
 
@@ -41,21 +44,30 @@ class SizeColumn(StrEnum):
 class ChartKind:
     """One kind of control chart.
 
-    ``compute`` is called with the values, then (except for ``Rows.INDIVIDUALS``) the subgroup
-    sizes or the sample sizes, then ``phase1``, ``reference`` and one keyword per entry of
-    ``parameters``, which maps a keyword of ``compute`` to the ``analyse_spc`` parameter that
-    gives its value.
+    ``compute`` (the :mod:`phasegate.stats` function named ``function``, imported when first
+    used, so that listing the kinds loads no statistics) is called with the values, then (except
+    for ``Rows.INDIVIDUALS``) the subgroup sizes or the sample sizes, then ``phase1``,
+    ``reference`` and one keyword per entry of ``parameters``, which maps a keyword of
+    ``compute`` to the ``analyse_spc`` parameter that gives its value.
     """
 
     name: str
     label: str  # short name in prose: "X̄-R"
     title: str  # title of the primary chart
     rows: Rows
-    compute: Callable[..., SpcResult]
+    function: str  # name of the phasegate.stats function that computes the chart
     parameters: Mapping[str, str]
     size: SizeColumn = SizeColumn.NONE
     counts_within_size: bool = False  # a count is of nonconforming units, at most the size
     secondary_title: str | None = None  # title of the dispersion chart, if there is one
+
+    @property
+    def compute(self) -> Callable[..., SpcResult]:
+        """The :mod:`phasegate.stats` function that computes this kind of chart."""
+        return cast(
+            "Callable[..., SpcResult]",
+            getattr(importlib.import_module("phasegate.stats"), self.function),
+        )
 
     @property
     def attributes(self) -> bool:
@@ -78,39 +90,39 @@ _KNOWN = {"target": "target", "sigma": "sigma"}
 
 CHART_KINDS: tuple[ChartKind, ...] = (
     ChartKind(
-        "xbar-r", "X̄-R", "X̄ chart (limits from R̄)", Rows.SUBGROUPS, stats.xbar_r, _VARIABLES,
+        "xbar-r", "X̄-R", "X̄ chart (limits from R̄)", Rows.SUBGROUPS, "xbar_r", _VARIABLES,
         secondary_title="R chart",
     ),
     ChartKind(
-        "xbar-s", "X̄-S", "X̄ chart (limits from S̄)", Rows.SUBGROUPS, stats.xbar_s, _VARIABLES,
+        "xbar-s", "X̄-S", "X̄ chart (limits from S̄)", Rows.SUBGROUPS, "xbar_s", _VARIABLES,
         secondary_title="S chart",
     ),
     ChartKind(
-        "imr", "I-MR", "Individuals chart", Rows.INDIVIDUALS, stats.imr, _VARIABLES,
+        "imr", "I-MR", "Individuals chart", Rows.INDIVIDUALS, "imr", _VARIABLES,
         secondary_title="Moving-range chart",
     ),
     ChartKind(
-        "p", "p", "p chart (fraction nonconforming)", Rows.SAMPLES, stats.p_chart, _SHEWHART,
+        "p", "p", "p chart (fraction nonconforming)", Rows.SAMPLES, "p_chart", _SHEWHART,
         size=SizeColumn.REQUIRED, counts_within_size=True,
     ),
     ChartKind(
-        "np", "np", "np chart (number nonconforming)", Rows.SAMPLES, stats.np_chart, _SHEWHART,
+        "np", "np", "np chart (number nonconforming)", Rows.SAMPLES, "np_chart", _SHEWHART,
         size=SizeColumn.REQUIRED, counts_within_size=True,
     ),
     ChartKind(
-        "c", "c", "c chart (nonconformities)", Rows.SAMPLES, stats.c_chart, _SHEWHART,
+        "c", "c", "c chart (nonconformities)", Rows.SAMPLES, "c_chart", _SHEWHART,
         size=SizeColumn.OPTIONAL,
     ),
     ChartKind(
-        "u", "u", "u chart (nonconformities per unit)", Rows.SAMPLES, stats.u_chart, _SHEWHART,
+        "u", "u", "u chart (nonconformities per unit)", Rows.SAMPLES, "u_chart", _SHEWHART,
         size=SizeColumn.REQUIRED,
     ),
     ChartKind(
-        "ewma", "EWMA", "EWMA chart", Rows.ANY, stats.ewma,
+        "ewma", "EWMA", "EWMA chart", Rows.ANY, "ewma",
         {"lam": "lam", "nsigmas": "nsigmas", **_KNOWN},
     ),
     ChartKind(
-        "cusum", "CUSUM", "Tabular CUSUM (standardised)", Rows.ANY, stats.cusum,
+        "cusum", "CUSUM", "Tabular CUSUM (standardised)", Rows.ANY, "cusum",
         {"k": "k", "h": "h", **_KNOWN},
     ),
 )  # fmt: skip
