@@ -308,6 +308,19 @@ def _check(refs: _References, volume: BuildVolume, build: Build) -> None:
         )
 
 
+def bound_station_refusal(
+    stations: Mapping[str, int], station_id: int, build_code: str, name: str | None
+) -> str | None:
+    """Why a token bound to station ``station_id`` may not record work at station ``name`` for
+    a build whose line has ``stations`` (name -> id); None when it may."""
+    bound = next((n for n, sid in stations.items() if sid == station_id), None)
+    if bound is None:
+        return f"this token is bound to a station that is not on the line of build {build_code}"
+    if name != bound:
+        return f"this token records only station {bound!r}, not {name!r}"
+    return None
+
+
 def _check_bound_station(
     refs: _References, volume: BuildVolume, build: Build, station_id: int
 ) -> None:
@@ -324,12 +337,10 @@ def _check_bound_station(
     }
     for table, names in stations.items():
         for index, name in enumerate(names):
-            if name != bound:
+            refusal = bound_station_refusal(refs.stations, station_id, build.code, name)
+            if refusal is not None:
                 loc = f"volume.{table}[{index}].station"
-                raise Forbidden(
-                    f"{loc}: this token records only station {bound!r}, not {name!r}",
-                    [FieldError(loc, f"must be {bound!r}")],
-                )
+                raise Forbidden(f"{loc}: {refusal}", [FieldError(loc, f"must be {bound!r}")])
 
 
 def _require(
