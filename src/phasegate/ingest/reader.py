@@ -111,7 +111,7 @@ def _csv_format(name: str, text: bytes, options: CsvOptions) -> str:
             if sep != options.delimiter and sep in first:
                 raise InvalidInput(
                     f"{name}: the header is one column; the delimiter looks like {sep!r}: give "
-                    f"the delimiter option (CsvOptions(delimiter={sep!r}), --delimiter)"
+                    f"the delimiter option (delimiter={sep!r})"
                 )
     raise InvalidInput(
         f"{name}: cannot tell the CSV format from its columns ({', '.join(sorted(header))}); "

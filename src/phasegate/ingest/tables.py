@@ -110,7 +110,7 @@ class Table:
                 return (
                     f"{self.name}: the header is one column ({self.header[0][:80]!r}); "
                     f"the delimiter looks like {label}: give the delimiter option "
-                    f"(CsvOptions(delimiter={sep!r}), --delimiter)"
+                    f"(delimiter={sep!r})"
                 )
         return ""
 
@@ -141,8 +141,7 @@ class Table:
                 raise InvalidInput(
                     f"{self.name}: the {fmt} format needs column {actual!r} ({logical}); "
                     f"the columns are {', '.join(self.header)}; map another column with "
-                    f'the columns option (CsvOptions(columns={{"{logical}": "<column>"}}), '
-                    f"--column {logical}=<column>)"
+                    f"the columns option ({logical}=<column>)"
                 )
         return found
 
@@ -324,7 +323,7 @@ class _Checked(io.RawIOBase):
             raise InvalidInput(
                 f"{self._name}: not {self._encoding} text at byte {max(at, 0)} "
                 f"({error.reason}); give the file's encoding with the encoding option "
-                "(CsvOptions(encoding='cp1252'), --encoding)"
+                "(encoding='cp1252', say)"
             ) from None
         self._offset += len(chunk)
         return chunk if self._utf8 else text.encode("utf-8")
