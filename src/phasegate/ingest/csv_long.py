@@ -298,11 +298,12 @@ def _part(items: list[_T] | Iterator[_T], a: int, b: int) -> list[_T] | Iterator
 
 
 def overall_outcome(measurements: Iterable[MeasurementIn]) -> Outcome:
-    """A run without an outcome column: failed if a measurement failed, passed if all passed."""
+    """A run without an outcome column: failed if a measurement failed, passed if one passed and
+    none failed (a measurement without limits does not decide), else unset."""
     outcomes = {m.outcome for m in measurements}
     if Outcome.FAIL in outcomes:
         return Outcome.FAIL
-    if outcomes == {Outcome.PASS}:
+    if Outcome.PASS in outcomes:
         return Outcome.PASS
     return Outcome.UNSET
 
