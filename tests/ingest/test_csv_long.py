@@ -206,3 +206,21 @@ def test_two_hundred_thousand_rows_stream_in_bounded_memory() -> None:
     assert count == 200_000
     assert peak < 50_000_000, f"peak {peak / 1e6:.1f} MB"
     assert time.perf_counter() - start < 10
+
+
+def test_an_unreadable_row_inside_a_run_refuses_the_run() -> None:
+    items = parse(
+        HEADER
+        + "SN1,ST,2026-01-01T08:00:00Z,,pass,a,1,V,,,\n"
+        + "SN1,ST,2026-01-01T08:00:00Z,,pass,b,2,V,,\n"
+        + "SN1,ST,2026-01-01T08:00:00Z,,pass,c,3,V,,,\n"
+        + "SN2,ST,2026-01-01T08:00:00Z,,pass,a,1,V,,,\n"
+    )
+    assert [(type(i).__name__, i.where) for i in items] == [
+        ("Rejected", "f.csv:3"),
+        ("Rejected", "f.csv:2"),
+        ("Rejected", "f.csv:4"),
+        ("TestRunIn", "f.csv:5"),
+    ]
+    assert "its run is refused: line 3" in items[1].reason  # type: ignore[union-attr]
+    assert items[1].raw == "SN1,ST,2026-01-01T08:00:00Z,,pass,a,1,V,,,"  # type: ignore[union-attr]

@@ -90,10 +90,12 @@ class _Reader:
         self.columns = columns
         self.ended: dict[str, int] = {}  # run key -> its first line
         self.current: _Run | None = None
+        self.unreadable: list[int] = []  # lines that could not be split into fields
 
     def records(self) -> Iterator[Parsed]:
         for item in self.table.blocks(self.columns):
             if isinstance(item, Rejected):
+                self.unreadable.append(int(item.where.rsplit(":", 1)[1]))
                 yield item
             else:
                 yield from self._block(item)
@@ -238,6 +240,8 @@ class _Reader:
         if run.late:
             return
         self.ended[run.key] = run.line
+        if run.bad is None:
+            run.bad = self._unreadable_within(run)
         made = self._run(run) if run.bad is None else ""
         if isinstance(made, TestRunIn):
             yield made
@@ -250,6 +254,16 @@ class _Reader:
                     reason if line == bad_line else f"its run is refused: line {bad_line}: {reason}"
                 )
                 yield Rejected(f"{self.name}:{line}", why, excerpt(block.text(i)))
+
+    def _unreadable_within(self, run: _Run) -> tuple[int, str] | None:
+        """A line among the run's rows that could not be read makes the run incomplete."""
+        block, _, b = run.parts[-1]
+        last = int(block.lines[b - 1])
+        for line in self.unreadable:
+            if run.line < line < last:
+                return line, "the row could not be read into fields"
+        self.unreadable = [line for line in self.unreadable if line > last]
+        return None
 
     def _run(self, run: _Run) -> TestRunIn | str:
         """The test run, or why it cannot be one."""

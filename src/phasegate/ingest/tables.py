@@ -60,12 +60,15 @@ class Block:
     columns: dict[str, pa.Array]
     bad: dict[int, str]
     raw: pa.RecordBatch
+    delimiter: str = ","
 
     def __len__(self) -> int:
         return int(self.lines.shape[0])
 
     def text(self, index: int) -> str:
-        return ",".join(str(v) for v in self.raw.slice(index, 1).to_pylist()[0].values())
+        """The row as it was written (its cells joined again), for a rejection's ``raw``."""
+        cells = self.raw.slice(index, 1).to_pylist()[0].values()
+        return self.delimiter.join(str(v) for v in cells)
 
 
 class Table:
@@ -234,7 +237,7 @@ class Table:
                 for i in np.flatnonzero(nul.to_numpy(zero_copy_only=False)).tolist():
                     bad.setdefault(int(i), f"column {col!r} holds a NUL byte")
         columns = {logical: batch.column(actual) for logical, actual in wanted.items()}
-        block = Block(lines, columns, bad, batch)
+        block = Block(lines, columns, bad, batch, self.options.delimiter)
         if blank is not None and pc.any(blank).as_py():
             keep = pc.invert(blank)
             kept = np.flatnonzero(keep.to_numpy(zero_copy_only=False))
@@ -244,6 +247,7 @@ class Table:
                 {k: pc.filter(v, keep) for k, v in columns.items()},
                 {remap[i]: r for i, r in bad.items() if i in remap},
                 batch.filter(keep),
+                self.options.delimiter,
             )
         return block
 
