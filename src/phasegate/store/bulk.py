@@ -641,6 +641,11 @@ def _as_dict(delta: Any) -> dict[str, Any]:
     return {f.name: getattr(delta, f.name) for f in dataclasses.fields(delta)}
 
 
+# A value's square; one too small for a double is 0, as in Python (PostgreSQL would raise
+# "value out of range: underflow").
+_SQUARE = "CASE WHEN abs(m.value) < 1e-150 THEN 0.0 ELSE m.value * m.value END"
+
+
 def recompute_stats(conn: Connection, build_id: int | None = None) -> None:
     """Rebuild both aggregates from the raw rows, for one build or all of them."""
     where_build = "" if build_id is None else " AND u.build_id = :build_id"
@@ -655,7 +660,7 @@ def recompute_stats(conn: Connection, build_id: int | None = None) -> None:
             "INSERT INTO build_characteristic_stats (build_id, characteristic_id, count, total, "
             "total_sq, minimum, maximum, failed, below_lsl, above_usl) "
             "SELECT u.build_id, m.characteristic_id, count(m.value), coalesce(sum(m.value), 0), "
-            "coalesce(sum(m.value * m.value), 0), min(m.value), max(m.value), "
+            f"coalesce(sum({_SQUARE}), 0), min(m.value), max(m.value), "
             f"sum(CASE WHEN m.outcome = '{fail}' THEN 1 ELSE 0 END), "
             "sum(CASE WHEN m.value < m.lsl THEN 1 ELSE 0 END), "
             "sum(CASE WHEN m.value > m.usl THEN 1 ELSE 0 END) "
