@@ -119,6 +119,14 @@ def test_an_array_and_json_lines_of_records(openhtf_records: dict[str, Path]) ->
     assert items[2].where == "all.jsonl:3" and "not valid JSON" in items[2].reason  # type: ignore[union-attr]
 
 
+def test_a_record_on_one_line_is_located_by_the_file(
+    openhtf_records: dict[str, Path], tmp_path: Path
+) -> None:
+    path = tmp_path / "compact.json"
+    path.write_text(json.dumps(json.loads(openhtf_records["pass"].read_text())) + "\n")
+    assert one(path).where == str(path)
+
+
 def test_uid_is_the_source_id_when_present(openhtf_records: dict[str, Path]) -> None:
     record = json.loads(openhtf_records["pass"].read_text())
     record["test_uid"] = "htf-42"

@@ -78,13 +78,17 @@ def objects(stream: BinaryIO, name: str) -> Iterator[Located | Rejected]:
 
 
 def _lines(stream: BinaryIO, name: str, head: dict[str, Any]) -> Iterator[Located | Rejected]:
-    """A file whose first line is a whole object: JSON lines (or one object on one line)."""
+    """A file whose first line is a whole object: JSON lines, or one object on one line (then
+    located by the file's name alone, like a document)."""
     line = 1
-    yield f"{name}:{line}", head
+    pending: Located | None = (name, head)
     for raw in stream:
         line += 1
         if not raw.strip():
             continue
+        if pending is not None:
+            yield f"{name}:1", head
+            pending = None
         try:
             yield f"{name}:{line}", orjson.loads(raw)
         except orjson.JSONDecodeError as error:
@@ -94,6 +98,8 @@ def _lines(stream: BinaryIO, name: str, head: dict[str, Any]) -> Iterator[Locate
                 f"not valid JSON at column {error.colno}: {error.msg}",
                 excerpt(text),
             )
+    if pending is not None:
+        yield pending
 
 
 def dump(obj: Any) -> str:
