@@ -11,7 +11,7 @@ import pytest
 
 from phasegate.domain.enums import Outcome
 from phasegate.domain.errors import InvalidInput
-from phasegate.ingest.csv_long import read_long
+from phasegate.ingest.csv_long import EndedRuns, read_long
 from phasegate.ingest.records import Rejected, TestRunIn, derived_source_id
 from phasegate.ingest.tables import CsvOptions
 
@@ -224,3 +224,15 @@ def test_an_unreadable_row_inside_a_run_refuses_the_run() -> None:
     ]
     assert "its run is refused: line 3" in items[1].reason  # type: ignore[union-attr]
     assert items[1].raw == "SN1,ST,2026-01-01T08:00:00Z,,pass,a,1,V,,,"  # type: ignore[union-attr]
+
+
+def test_ended_runs_are_remembered_across_merges(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(EndedRuns, "MERGE_AT", 7)
+    ended = EndedRuns()
+    for i in range(100):
+        ended.add(f"SN{i}\x1fST\x1f2026", i + 2)
+    assert [ended.get(f"SN{i}\x1fST\x1f2026") for i in (0, 6, 7, 50, 99)] == [2, 8, 9, 52, 101]
+    assert ended.get("SN100\x1fST\x1f2026") is None
+    rows = "".join(f"SN{r},ST,2026-01-01T08:00:00Z,,pass,m,1,V,,,\n" for r in range(40))
+    items = parse(HEADER + rows + "SN3,ST,2026-01-01T08:00:00Z,,pass,m,1,V,,,\n")
+    assert isinstance(items[-1], Rejected) and "the run of line 5" in items[-1].reason

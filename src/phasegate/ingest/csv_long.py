@@ -10,6 +10,7 @@ is refused whole, each of its rows with the reason, so that a repaired file brin
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -83,12 +84,52 @@ class _Cells:
     bad: dict[int, str]
 
 
+class EndedRuns:
+    """The key and first line of every run read so far, in 16 bytes a run: a 64-bit digest of
+    the key in a sorted array (recent ones in a small dict until they are merged in), so that a
+    file of millions of runs is checked in bounded memory. Two keys with the same digest (odds
+    about n²/2⁶⁵) would refuse the later run as a repeat, never merge it."""
+
+    MERGE_AT = 65_536
+
+    def __init__(self) -> None:
+        self._digests = np.empty(0, dtype=np.uint64)
+        self._lines = np.empty(0, dtype=np.int64)
+        self._recent: dict[int, int] = {}
+
+    @staticmethod
+    def _digest(key: str) -> int:
+        return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+
+    def add(self, key: str, line: int) -> None:
+        self._recent[self._digest(key)] = line
+        if len(self._recent) >= self.MERGE_AT:
+            digests = np.fromiter(self._recent.keys(), dtype=np.uint64, count=len(self._recent))
+            lines = np.fromiter(self._recent.values(), dtype=np.int64, count=len(self._recent))
+            all_digests = np.concatenate((self._digests, digests))
+            order = np.argsort(all_digests, kind="stable")
+            self._digests = all_digests[order]
+            self._lines = np.concatenate((self._lines, lines))[order]
+            self._recent = {}
+
+    def get(self, key: str) -> int | None:
+        """The first line of the run with this key, if one was read."""
+        digest = self._digest(key)
+        line = self._recent.get(digest)
+        if line is not None:
+            return line
+        at = int(np.searchsorted(self._digests, np.uint64(digest)))
+        if at < self._digests.shape[0] and int(self._digests[at]) == digest:
+            return int(self._lines[at])
+        return None
+
+
 class _Reader:
     def __init__(self, table: Table, columns: dict[str, str]) -> None:
         self.table = table
         self.name = table.name
         self.columns = columns
-        self.ended: dict[str, int] = {}  # run key -> its first line
+        self.ended = EndedRuns()
         self.current: _Run | None = None
         self.unreadable: list[int] = []  # lines that could not be split into fields
 
@@ -150,7 +191,7 @@ class _Reader:
         )
 
     def _late(self, run: _Run, block: Block, a: int, b: int) -> Iterator[Rejected]:
-        first = self.ended[run.key]
+        first = self.ended.get(run.key)
         reason = (
             f"the run of line {first} ({self._describe(run.key)}) ended before this row; "
             "the rows of one run must follow each other"
@@ -231,7 +272,7 @@ class _Reader:
         return f"serial {serial!r}, station {station!r}, started_at {started!r}"
 
     def _start(self, key: str, line: int, heads: dict[str, list[str]], seg: int) -> _Run:
-        if key in self.ended:
+        if self.ended.get(key) is not None:
             return _Run(key, line, {}, late=True)
         return _Run(key, line, {k: v[seg] for k, v in heads.items()})
 
@@ -239,7 +280,7 @@ class _Reader:
         self.current = None
         if run.late:
             return
-        self.ended[run.key] = run.line
+        self.ended.add(run.key, run.line)
         if run.bad is None:
             run.bad = self._unreadable_within(run)
         made = self._run(run) if run.bad is None else ""
