@@ -49,6 +49,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "products": ("phasegate.cli.records", "Products: list them."),
     "builds": ("phasegate.cli.records", "Builds: prototype, pilot and production runs."),
     "units": ("phasegate.cli.records", "Units: one serial-numbered item and its history."),
+    "ingest": (
+        "phasegate.cli.ingest",
+        "Test data in: OpenHTF records, CSV and JSON files, station passes and defects; "
+        "files, folders, globs or a watched drop folder.",
+    ),
     "users": ("phasegate.cli.users", "Users: who signs in, with which role (admin only)."),
     "tokens": (
         "phasegate.cli.users",
@@ -108,7 +113,7 @@ def root(
 
 def _register() -> None:
     """Import every command module, so that ``app`` holds every command (``main`` does not)."""
-    from phasegate.cli import analysis, records, system, users  # noqa: F401
+    from phasegate.cli import analysis, ingest, records, system, users  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,4 +159,7 @@ def _describe(error: BaseException) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # ``python -m phasegate.cli.main``: run the module the command modules register with.
+    from phasegate.cli.main import main as package_main
+
+    sys.exit(package_main())

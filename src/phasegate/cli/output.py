@@ -111,13 +111,14 @@ def dump_json(data: Any) -> str:
 
 def write_json(data: Any) -> None:
     """Print ``data`` as exact JSON and a newline, as bytes when stdout has a binary layer."""
-    document = dump_json_bytes(data) + b"\n"
+    document = dump_json_bytes(data)
     binary = getattr(sys.stdout, "buffer", None)
     if binary is None:
-        sys.stdout.write(document.decode())
+        sys.stdout.write(document.decode() + "\n")
         return
     sys.stdout.flush()
     binary.write(document)
+    binary.write(b"\n")
     binary.flush()
 
 

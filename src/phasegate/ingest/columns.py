@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "null", "none", "-"})
 _NULL_SPELLINGS = sorted(
     {spelling for token in MISSING_TOKENS for spelling in (token, token.upper(), token.title())}
 )
-_BLANK_LOOKING = re.compile(rb"(?m)^[ \t]+\r?$")  # the csv module skips these, pyarrow does not
+_SPACE_BYTES = np.array([ord(c) for c in " \t\v\f\r"], dtype=np.uint8)
 _SAMPLE = 8192
 
 
@@ -151,13 +150,11 @@ def _read_fast(
     raw_header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
     if not raw_header or len(set(raw_header)) != len(raw_header) or set(numeric) & set(text):
         return None  # no header, a name twice, or a column read both as number and as text
-    if _BLANK_LOOKING.search(body):
-        return None  # lines of spaces, which the csv module skips and pyarrow reads as rows
     header = [h.strip() for h in raw_header]
     index = _column_index(name, header, wanted)
     lines = _data_lines(body)
-    if lines.shape[0] == 0:
-        return None  # the row-by-row reader says why: no data rows
+    if lines is None or lines.shape[0] == 0:
+        return None  # lines of spaces, or no data rows: the row-by-row reader knows them
     raw = {col: raw_header[index[col]] for col in wanted}
     table = _arrow_table(body, delimiter, raw_header, raw, numeric)
     if table is None or table.num_rows != lines.shape[0]:
@@ -165,16 +162,24 @@ def _read_fast(
     return _columns(name, table, raw, numeric, lines, header)
 
 
-def _data_lines(body: bytes) -> NDArray[np.int64]:
-    """File line number of each non-blank line after the header (the header is line 1)."""
-    ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == ord("\n"))
+def _data_lines(body: bytes) -> NDArray[np.int64] | None:
+    """File line number of each non-blank line after the header (the header is line 1).
+
+    None when a line holds only spaces: the csv module skips it, pyarrow would read a row.
+    """
+    raw = np.frombuffer(body, dtype=np.uint8)
+    ends = np.flatnonzero(raw == ord("\n"))
     starts = np.concatenate(([0], ends + 1))
     stops = np.concatenate((ends, [len(body)]))
     length = stops - starts
-    cr = np.zeros(length.shape[0], dtype=np.bool_)
-    last = stops[length > 0] - 1
-    cr[length > 0] = np.frombuffer(body, dtype=np.uint8)[last] == ord("\r")
-    blank = (length == 0) | ((length == 1) & cr)
+    filled = length > 0
+    first = np.zeros(length.shape[0], dtype=np.uint8)
+    first[filled] = raw[starts[filled]]
+    blank = ~filled | ((length == 1) & (first == ord("\r")))
+    spaced = np.flatnonzero(~blank & np.isin(first, _SPACE_BYTES))
+    for i in spaced.tolist():  # lines that start with a space: rare, and most hold data
+        if not body[starts[i] : stops[i]].decode("utf-8", errors="replace").strip():
+            return None
     if blank[0]:
         return np.empty(0, dtype=np.int64)  # the header line is blank
     number = np.flatnonzero(~blank) + 1

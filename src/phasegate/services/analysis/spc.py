@@ -32,27 +32,25 @@ class SpcReport:
     missing_rows: int
 
     def _points(self, chart: ChartResult, with_phase: bool) -> list[dict[str, Any]]:
+        # One dict per point, built from whole columns: this is most of the time of a large
+        # chart's JSON, so each column is converted once and the non-finite values patched.
         off = chart.first_point
         labels = self.labels[off : off + chart.count]
-        values = chart.values.tolist()
-        lcl, ucl, center = chart.lcl.tolist(), chart.ucl.tolist(), chart.center_line.tolist()
+        values, lcl, ucl = _nullable(chart.values), _nullable(chart.lcl), _nullable(chart.ucl)
+        center = _nullable(chart.center_line)
         sizes = chart.sizes.tolist()
-        violations = chart.violations.as_lists()
-        reference = self.result.reference[off:].tolist()
-        points: list[dict[str, Any]] = []
-        for i, label in enumerate(labels):
-            point: dict[str, Any] = {
-                "subgroup": label,
-                "value": finite_or_none(values[i]),
-                "lcl": finite_or_none(lcl[i]),
-                "ucl": finite_or_none(ucl[i]),
-                "violations": violations[i],
-                "center": finite_or_none(center[i]),
-                "size": sizes[i],
-            }
-            if with_phase:
-                point["phase"] = 1 if reference[i] else 2
-            points.append(point)
+        violations = chart.violations
+        flags = violations.flags.tolist()
+        rules = [[] if f == 0 else violations.at(i) for i, f in enumerate(flags)]
+        points = [
+            {"subgroup": label, "value": v, "lcl": lo, "ucl": hi, "violations": broken,
+             "center": c, "size": n}
+            for label, v, lo, hi, broken, c, n
+            in zip(labels, values, lcl, ucl, rules, center, sizes, strict=True)
+        ]  # fmt: skip
+        if with_phase:
+            for point, ref in zip(points, self.result.reference[off:].tolist(), strict=False):
+                point["phase"] = 1 if ref else 2
         if chart.upper is not None and chart.lower is not None:
             for point, up, low in zip(
                 points, chart.upper.tolist(), chart.lower.tolist(), strict=True
@@ -90,6 +88,14 @@ class SpcReport:
         out["missing_rows"] = self.missing_rows
         out["notes"] = list(self.notes)
         return out
+
+
+def _nullable(values: NDArray[np.float64]) -> list[float | None]:
+    """``values`` as a list of floats, None (JSON ``null``) where a value is NaN or infinite."""
+    out: list[float | None] = values.tolist()
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        out[i] = None
+    return out
 
 
 def analyse_spc(
