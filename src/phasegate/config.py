@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     user: str | None = None
     # The largest request body the API takes, in bytes; a larger one is answered with 413.
     max_body_bytes: int = Field(1024 * 1024, ge=1)
+    # The largest file upload (POST /api/v1/ingest/files, the whole form), in bytes; 413 beyond.
+    max_upload_bytes: int = Field(512 * 1024 * 1024, ge=1)
     # A signed-in browser is signed out after this long without a request, and after this long
     # in any case.
     session_idle_minutes: int = Field(60, ge=1, le=24 * 60)

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from phasegate import __version__
-from phasegate.api import audit, gates, health, lines
+from phasegate.api import audit, gates, health, ingest, lines
 from phasegate.api.errors import install_error_handlers
 from phasegate.api.limits import RequestBodyCheck
 from phasegate.api.resources import COLLECTIONS, collection_router
@@ -25,7 +25,8 @@ token's user. Every error answers `{"error": {"type", "message", "fields": [{"lo
 A record's response
 carries its version as the `ETag`; send it back in `If-Match` so a change applies only to the
 version you read (412 otherwise). Request bodies are JSON (415 otherwise), at most
-`PHASEGATE_MAX_BODY_BYTES` long (413 otherwise).
+`PHASEGATE_MAX_BODY_BYTES` long (413 otherwise); a file upload (`POST /ingest/files`) is
+`multipart/form-data`, at most `PHASEGATE_MAX_UPLOAD_BYTES` long.
 """
 
 
@@ -84,6 +85,7 @@ def create_api() -> FastAPI:
         *(collection_router(c) for c in COLLECTIONS),
         lines.router,
         gates.router,
+        ingest.router,
         audit.router,
     ]
     for router in routers:

@@ -11,6 +11,11 @@ body of a POST, PUT or PATCH once, as it streams in, and answers in the error sh
   parse.
 
 Then the route gets the body as it came.
+
+A file upload (``UPLOAD_PATHS``) is no JSON and may be large: it is not read here, and not held
+in memory. Its route reads it as it streams in (a multipart form, whose file part goes to a
+temporary file); the body is refused with 413 when its ``Content-Length`` says it is larger than
+``Settings.max_upload_bytes``, and while it streams in as soon as more bytes than that arrive.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass
 from email.message import Message as MediaType
 
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +35,8 @@ from phasegate.domain.errors import FieldError, InvalidInput
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 TOO_LARGE = 413
 UNSUPPORTED_MEDIA_TYPE = 415
+UPLOAD_PATHS = frozenset({"/ingest/files"})
+"""The API paths (below ``/api/v1``) whose POST is a file upload, with its own rules."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,9 @@ class RequestBodyCheck:
         if scope["type"] != "http" or scope["method"] not in WITH_BODY:
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "POST" and _route_path(scope) in UPLOAD_PATHS:
+            await self._upload(scope, receive, send)
+            return
         limit = _limit(scope)
         headers = Headers(scope=scope)
         refusal = _check_headers(headers, limit)
@@ -69,14 +80,48 @@ class RequestBodyCheck:
             return
         await self.app(scope, _replay(body, receive), send)
 
+    async def _upload(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A file upload: refused early by its declared length, else counted as it arrives."""
+        limit = _settings(scope).max_upload_bytes
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isascii() and length.isdigit() and int(length) > limit:
+            await _too_large(limit, "upload").response()(scope, receive, send)
+            return
+        await self.app(scope, _counted(receive, limit), send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below the API's mount point (``/api/v1``)."""
+    path, root = str(scope["path"]), str(scope.get("root_path", ""))
+    return path[len(root) :] if root and path.startswith(root + "/") else path
+
+
+def _settings(scope: Scope) -> Settings:
+    settings = getattr(scope["app"].state, "settings", None)
+    return settings if isinstance(settings, Settings) else Settings()
+
 
 def _limit(scope: Scope) -> int:
-    settings = getattr(scope["app"].state, "settings", None)
-    return int((settings or Settings()).max_body_bytes)
+    return int(_settings(scope).max_body_bytes)
 
 
-def _too_large(limit: int) -> Refusal:
-    return Refusal(TOO_LARGE, f"the request body is larger than the limit of {limit} bytes")
+def _too_large(limit: int, what: str = "request body") -> Refusal:
+    return Refusal(TOO_LARGE, f"the {what} is larger than the limit of {limit} bytes")
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """A ``receive`` that stops the request with 413 once more than ``limit`` bytes came."""
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise HTTPException(TOO_LARGE, _too_large(limit, "upload").message)
+        return message
+
+    return counted
 
 
 def _check_headers(headers: Headers, limit: int) -> Refusal | None:
