@@ -119,7 +119,7 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error becomes one line on stderr and a non-zero exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        outcome = app(args=argv, standalone_mode=False)
     except typer.Exit as stop:
         return int(stop.exit_code)
     except typer.Abort:
@@ -135,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # the one place that turns any error into a line and a code
         _error_line(f"Error: {_describe(error)}")
         return exit_code_for(error)
-    return 0
+    # Without standalone mode, click returns the code of a ``typer.Exit`` raised in a command
+    # (a command that ends with a code of its own, as ``ingest`` does) instead of raising it.
+    return outcome if type(outcome) is int else 0
 
 
 def _error_line(text: str) -> None:

@@ -19,8 +19,8 @@ Nothing lost, nothing twice:
 - A record that cannot be stored (the parser's ``Rejected`` items, a unit without a build, an
   unknown station or defect code, a value out of range) is ``rejected``: it is kept in
   ``ingest_rejects`` with where it is, why, and what it held; the good records of the same batch
-  are stored. When a later ingest stores a rejected record's source id, its reject is marked
-  resolved.
+  are stored. When a later ingest stores a rejected record — the same source id, or the same
+  place (``where``) in a file of the same name — its reject is marked resolved.
 - The per-(build, characteristic) and per-(build, station) aggregates are updated in the
   transaction of the rows they count (``store.bulk``).
 
@@ -949,23 +949,25 @@ class _Batch:
         """Store the rejects, mark the rejects resolved that are stored now, count the file."""
         if self.rejects:
             conn.execute(insert(IngestReject), self.rejects)
-        settled = sorted(
-            {
-                r.source_id
-                for r in self.status
-                if r is not None and r.status != "rejected" and r.source_id
-            }
-        )
+        stored = [r for r in self.status if r is not None and r.status != "rejected"]
         now = _now()
-        for start in range(0, len(settled), _IN_CHUNK):
-            conn.execute(
-                update(IngestReject)
-                .where(
-                    IngestReject.source_id.in_(settled[start : start + _IN_CHUNK]),
+        # A reject is resolved by its record stored now: by its source id, or — a repair may
+        # change what the id is derived from — by its place in a file of the same name.
+        by_id = sorted({r.source_id for r in stored if r.source_id})
+        same_name = select(IngestFile.id).where(IngestFile.name == _cut(self.state.name, 500))
+        places = sorted({_cut(r.where, 500) for r in stored})
+        for column, values, extra in (
+            (IngestReject.source_id, by_id, None),
+            (IngestReject.where, places, IngestReject.file_id.in_(same_name)),
+        ):
+            for start in range(0, len(values), _IN_CHUNK):
+                stmt = update(IngestReject).where(
+                    column.in_(values[start : start + _IN_CHUNK]),
                     IngestReject.resolved_at.is_(None),
                 )
-                .values(resolved_at=now)
-            )
+                if extra is not None:
+                    stmt = stmt.where(extra)
+                conn.execute(stmt.values(resolved_at=now))
         conn.execute(
             update(IngestFile)
             .where(IngestFile.id == self.state.file_id)
