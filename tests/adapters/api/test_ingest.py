@@ -172,6 +172,7 @@ def test_an_unknown_station_is_rejected_with_the_reason(client: TestClient, worl
     body = client.post("/test-runs", json=batch).json()
     assert [r["status"] for r in body["records"]] == ["inserted", "rejected"]
     assert "'Nowhere' is not a station" in body["records"][1]["reason"]
+    assert body["records"][1]["source_id"]
     assert count(client, TestRun) == 1
 
 
@@ -357,6 +358,10 @@ def test_upload_a_long_csv(client: TestClient, world: World) -> None:
     assert again.status_code == 200, again.text
     assert (again.json()["inserted"], again.json()["duplicates"]) == (1, 2)
     assert count(client, TestRun) == 3
+    unresolved = client.get(
+        f"/ingest/files/{body['file_id']}/rejects", params={"unresolved": True}
+    ).json()
+    assert unresolved["total"] == 0
 
 
 def test_a_reject_is_resolved_when_the_record_is_stored_later(
