@@ -228,7 +228,6 @@ def _columns(
 ) -> ColumnData | None:
     """The arrays of an arrow table, or None when a numeric cell is not finite."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     out_num: dict[str, NDArray[np.float64]] = {}
     out_text: dict[str, NDArray[np.str_]] = {}
@@ -243,6 +242,8 @@ def _columns(
                 return None  # nan or inf: the row-by-row reader names the cell
             out_num[col] = values
         else:
+            import pyarrow.compute as pc  # only for text columns: it takes a while to import
+
             trimmed = pc.utf8_trim_whitespace(column)
             is_token = pc.is_in(pc.utf8_lower(trimmed), value_set=tokens)
             miss = is_token.to_numpy(zero_copy_only=False)

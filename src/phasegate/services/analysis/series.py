@@ -140,6 +140,6 @@ def _by_position(
         notes.append(f"{empty} subgroups had no values at all and were left out")
     return _Groups(
         group=group.reshape(-1),
-        labels=[int(g) + 1 for g in present],
+        labels=(present + 1).tolist(),
         first_line=cols.lines[keep][np.searchsorted(raw_group, present)],
     )
