@@ -926,12 +926,16 @@ class _Batch:
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         rows: list[dict[str, Any]] = []
         attachments: list[dict[str, Any]] = []
+        memo: dict[int, dict[str, _Limits | None]] = {}  # per product: name -> characteristic
         for placed, run_id in zip(runs, run_ids, strict=True):
             run = placed.record
             assert isinstance(run, TestRunIn)
             chars = self.state.characteristics[placed.build.product_id]
+            found = memo.setdefault(placed.build.product_id, {})
             for m in run.measurements:
-                limits = chars.find(m.name)
+                limits = found.get(m.name)
+                if limits is None:
+                    limits = found[m.name] = chars.find(m.name)
                 rows.append(_measurement_row(m, run, run_id, placed.unit_id, limits))
             attachments.extend(
                 {
@@ -1064,6 +1068,8 @@ def _run_problem(run: TestRunIn) -> str | None:
 
 
 def _measurement_problem(m: MeasurementIn) -> str | None:
+    if _plainly_good(m):
+        return None
     problem = _text_problems(
         ("name", m.name, 200, True), ("unit", m.unit, 40, False)
     ) or _text_problems(("text_value", m.text_value, 400, False))
@@ -1077,6 +1083,24 @@ def _measurement_problem(m: MeasurementIn) -> str | None:
     if m.series is not None and not all(math.isfinite(v) for row in m.series for v in row):
         return "series holds a value that is not a finite number"
     return _time_problem("measured_at", m.measured_at)
+
+
+def _plainly_good(m: MeasurementIn) -> bool:
+    """The common case, checked at the cost of a few comparisons: a named, finite number within
+    ordered limits, with a short unit and nothing else; anything else gets the full check."""
+    value, lsl, usl = m.value, m.lsl, m.usl
+    return (
+        0 < len(m.name) <= 200
+        and not m.name[0].isspace()
+        and len(m.unit) <= 40
+        and m.text_value is None
+        and m.series is None
+        and m.measured_at is None
+        and (value is None or -math.inf < value < math.inf)
+        and (lsl is None or -math.inf < lsl < math.inf)
+        and (usl is None or -math.inf < usl < math.inf)
+        and (lsl is None or usl is None or lsl <= usl)
+    )
 
 
 def _pass_problem(p: StationPassIn) -> str | None:
