@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from phasegate.domain.enums import AuditAction, Outcome, Severity
 from phasegate.domain.errors import Conflict, InvalidInput
@@ -700,3 +700,21 @@ def _sha256(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_a_large_load_refreshes_the_planner_statistics(
+    uow: UnitOfWork, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "ANALYZE_AFTER", 2)
+    take(uow, [run("SN-1"), run("SN-2")], build=world.build)
+    with uow:
+        conn = uow.session.connection()
+        if conn.dialect.name != "postgresql":
+            pytest.skip("ANALYZE is run on PostgreSQL only")
+        analyzed = conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_user_tables "
+                "WHERE relname = 'measurements' AND last_analyze IS NOT NULL"
+            )
+        )
+    assert analyzed == 1
