@@ -22,6 +22,7 @@ from phasegate.services.read.findings import product_findings
 from phasegate.services.read.portfolio import phase_counts, portfolio
 from phasegate.services.read.product import product_overview
 from phasegate.services.read.rows import product_summary
+from phasegate.services.read.test_run import test_run_detail
 from phasegate.services.read.unit import unit_history
 from phasegate.store.uow import UnitOfWork
 from phasegate.web import charts
@@ -42,6 +43,7 @@ def _ascii_digits(value: object) -> object:
 
 Digits = BeforeValidator(_ascii_digits)
 BuildId = Annotated[int, Digits, Path(ge=1, le=MAX_ID)]
+RecordId = Annotated[int, Digits, Path(ge=1, le=MAX_ID)]
 PageNumber = Annotated[int, Digits, Query(ge=1, le=LAST_PAGE)]
 Rating = Annotated[int | None, Digits, Query(ge=1, le=5)]
 Search = Annotated[str | None, Query(max_length=MAX_SEARCH)]
@@ -56,43 +58,44 @@ def _refuse_unstorable_text(request: Request) -> None:
 
 
 # Who may open a page is checked first: an anonymous visitor learns nothing from its errors.
-router = APIRouter(
-    include_in_schema=False,
-    dependencies=[Depends(check_permission), Depends(_refuse_unstorable_text)],
-)
+PAGE_DEPENDENCIES = [Depends(check_permission), Depends(_refuse_unstorable_text)]
+"""What every page router runs before its route: the declared permission, then the input."""
+router = APIRouter(include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
 
-def _needs(action: Action, kind: Kind) -> dict[str, Any]:
+def needs(action: Action, kind: Kind) -> dict[str, Any]:
     """The ``openapi_extra`` of a page that needs ``action`` on ``kind``."""
     return {PERMISSION_KEY: permission(action, kind)}
 
 
-READ_PRODUCTS = _needs(Action.READ, Kind.PRODUCT)
+READ_PRODUCTS = needs(Action.READ, Kind.PRODUCT)
 # The product page shows requirements, feedback and gate decisions besides the builds.
-READ_PRODUCT_PAGE = _needs(Action.READ, Kind.REQUIREMENT)
-READ_FINDINGS = _needs(Action.READ, Kind.FINDING)
-READ_FEEDBACK = _needs(Action.READ, Kind.FEEDBACK)
-READ_BUILDS = _needs(Action.READ, Kind.BUILD)
-READ_UNITS = _needs(Action.READ, Kind.UNIT)
+READ_PRODUCT_PAGE = needs(Action.READ, Kind.REQUIREMENT)
+READ_FINDINGS = needs(Action.READ, Kind.FINDING)
+READ_FEEDBACK = needs(Action.READ, Kind.FEEDBACK)
+READ_BUILDS = needs(Action.READ, Kind.BUILD)
+READ_UNITS = needs(Action.READ, Kind.UNIT)
+READ_TEST_DATA = needs(Action.READ, Kind.TEST_DATA)
 
 
-def _uow(request: Request) -> UnitOfWork:
+def page_uow(request: Request) -> UnitOfWork:
+    """A unit of work of the application's database."""
     uow: UnitOfWork = request.app.state.uow_factory()
     return uow
 
 
-def _offset(page: int, size: int) -> int:
+def offset_of(page: int, size: int) -> int:
     return (page - 1) * size
 
 
-def _page_param(page: int) -> int | None:
+def page_param(page: int) -> int | None:
     """Page 1 is the default, so its URL leaves the parameter out."""
     return page if page > 1 else None
 
 
 @router.get("/", name="portfolio", openapi_extra=READ_PRODUCTS)
 def portfolio_page(request: Request, phase: str | None = None) -> Response:
-    uow = _uow(request)
+    uow = page_uow(request)
     who = actor(request)
     cards = portfolio(uow, actor=who, phase=phase or None)
     return render(
@@ -123,7 +126,7 @@ def _partner_builds(uow: UnitOfWork, who: Principal) -> dict[str, list[Any]]:
 
 @router.get("/products/{key}", name="product", openapi_extra=READ_PRODUCT_PAGE)
 def product_page(request: Request, key: str) -> Response:
-    result = product_overview(_uow(request), key, actor=actor(request))
+    result = product_overview(page_uow(request), key, actor=actor(request))
     return render(
         request,
         "product.html",
@@ -170,10 +173,10 @@ def _product_list(
 ) -> Response:
     """A list page of the product's ``name`` (findings, feedback): one page of what ``rows_of``
     (the read service) returns for ``filters`` (its parameters); HTMX gets the table alone."""
-    uow = _uow(request)
+    uow = page_uow(request)
     who = actor(request)
     summary = product_summary(uow, key, actor=who)
-    offset = _offset(page, ROWS_PER_PAGE)
+    offset = offset_of(page, ROWS_PER_PAGE)
     rows = rows_of(uow, key, **filters, actor=who, limit=ROWS_PER_PAGE, offset=offset)
     base = f"/products/{summary.key}/{name}"
     context = {"rows": rows, "filters": filters, "base": base, "product": summary}
@@ -184,7 +187,7 @@ def _product_list(
 
 def _table(request: Request, template: str, context: dict[str, Any], page: int) -> Response:
     """A list's table alone, for HTMX, with the address of the whole page for the browser."""
-    push = url_with(context["base"], context["filters"], page=_page_param(page))
+    push = url_with(context["base"], context["filters"], page=page_param(page))
     return render(request, template, context, headers={"HX-Push-Url": push})
 
 
@@ -198,14 +201,14 @@ def _units(
 ) -> tuple[Page[UnitRow], dict[str, str | None]]:
     filters = {"status": status or None, "allocation": allocation or None, "q": q or None}
     units = build_units(
-        _uow(request),
+        page_uow(request),
         build_id,
         actor=actor(request),
         status=filters["status"],
         allocation=filters["allocation"],
         q=filters["q"],
         limit=UNITS_PER_PAGE,
-        offset=_offset(page, UNITS_PER_PAGE),
+        offset=offset_of(page, UNITS_PER_PAGE),
     )
     return units, filters
 
@@ -219,7 +222,7 @@ def build_page(
     q: Search = None,
     page: PageNumber = 1,
 ) -> Response:
-    result = build_overview(_uow(request), build_id, actor=actor(request))
+    result = build_overview(page_uow(request), build_id, actor=actor(request))
     units, filters = _units(request, build_id, status, allocation, q, page)
     return render(
         request,
@@ -250,7 +253,7 @@ def build_units_partial(
     base = f"/builds/{build_id}"
     if not is_htmx(request):
         params = {"status": status, "allocation": allocation, "q": q}
-        return RedirectResponse(url_with(base, params, page=_page_param(page)), 303)
+        return RedirectResponse(url_with(base, params, page=page_param(page)), 303)
     units, filters = _units(request, build_id, status, allocation, q, page)
     context = {"units": units, "filters": filters, "base": base}
     return _table(request, "partials/units_table.html", context, page)
@@ -269,5 +272,11 @@ def unit_lookup(serial: str = "", product: str | None = None) -> Response:
 
 @router.get("/units/{serial}", name="unit", openapi_extra=READ_UNITS)
 def unit_page(request: Request, serial: str, product: str | None = None) -> Response:
-    history = unit_history(_uow(request), serial, product or None, actor=actor(request))
+    history = unit_history(page_uow(request), serial, product or None, actor=actor(request))
     return render(request, "unit.html", {"nav": "portfolio", "u": history})
+
+
+@router.get("/test-runs/{id}", name="test_run", openapi_extra=READ_TEST_DATA)
+def test_run_page(request: Request, id: RecordId) -> Response:
+    run = test_run_detail(page_uow(request), id, actor=actor(request))
+    return render(request, "test_run.html", {"nav": "portfolio", "r": run})

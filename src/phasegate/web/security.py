@@ -11,7 +11,10 @@ stylesheet draws its icons with them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -102,13 +105,15 @@ class FormGuard:
     """What ``asgi-csrf`` reads of a page request, checked first, so that bad input gets a
     4xx page rather than an error inside the CSRF check: a Cookie header that is not UTF-8
     or not a cookie list (400), a body larger than ``max_body`` (413), a form body that is not
-    UTF-8 (400), a token that is not ASCII (403), a multipart body (415: no page takes files).
+    UTF-8 (400), a token that is not ASCII (403), a multipart body (415), except on the pages
+    that take files (:data:`UPLOAD_PATHS`, see :func:`_guard_upload`).
     The body it read is handed on unchanged.
     """
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, max_body: int, secret: str | None = None) -> None:
         self.app = app
         self.max_body = max_body
+        self.secret = secret  # signs the CSRF cookie: uploads are checked here
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or _is_api(scope):
@@ -120,6 +125,9 @@ class FormGuard:
             return
         if scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
+            return
+        if scope["path"] in UPLOAD_PATHS and _media_type(headers) == MULTIPART:
+            await _guard_upload(self.app, scope, receive, send, headers, self.secret)
             return
         refusal = _refusal(headers, self.max_body)
         if refusal is None:
@@ -155,6 +163,234 @@ def _refusal(headers: dict[bytes, bytes], max_body: int) -> tuple[int, str, str]
     if length and (not length.isdigit() or int(length) > max_body):
         return TOO_LARGE
     return None
+
+
+# File uploads ---------------------------------------------------------------------------------
+
+UPLOAD_PATHS = frozenset({"/ingest", "/ingest/preview"})
+"""The pages whose POST takes files, as ``multipart/form-data``."""
+MULTIPART = b"multipart/form-data"
+DEFAULT_MAX_UPLOAD = 512 * 1024 * 1024
+TOKEN_WITHIN = 64 * 1024
+"""The bytes of an upload within which its ``csrftoken`` field must have come."""
+CSRF_COOKIE = "csrftoken"
+CSRF_SALT = "csrftoken"  # asgi-csrf's signing namespace
+
+
+def _media_type(headers: dict[bytes, bytes]) -> bytes:
+    return headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+
+
+def max_upload_bytes(scope: Scope) -> int:
+    """The largest upload the server takes: ``Settings.max_upload_bytes`` of the application."""
+    app = scope.get("app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    return int(getattr(settings, "max_upload_bytes", DEFAULT_MAX_UPLOAD))
+
+
+def _too_large_message(limit: int) -> str:
+    return f"the upload is larger than this server takes ({limit:,} bytes)"
+
+
+class UploadTooLarge(HTTPException):
+    """More bytes of an upload arrived than the server takes: a 413, raised while the page
+    reads the form."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large_message(limit))
+        self.limit = limit
+
+
+TOKEN_LATE = (
+    403,
+    "Request refused",
+    "the form's security token (csrftoken) must come first, before the files",
+)
+
+
+async def _guard_upload(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    headers: dict[bytes, bytes],
+    secret: str | None,
+) -> None:
+    """A file upload to a page, checked here in full so that it is never held whole in memory
+    and never reaches the multipart reading of ``asgi-csrf`` (which holds everything before the
+    token, and fails on the ``python-multipart`` it runs with).
+
+    Refused: a declared length over the upload limit (413); a form whose ``csrftoken`` field
+    does not come before any file within the first :data:`TOKEN_WITHIN` bytes, or does not
+    match the signed CSRF cookie (403); a form ``asgi-csrf`` could not read the boundary of
+    (400). An upload that passes goes on with the form's token as the ``x-csrftoken`` header,
+    which ``asgi-csrf`` checks against the cookie again; what was read is handed on, and the
+    rest streams through counted: past the limit, reading it raises :class:`UploadTooLarge`.
+    A request without cookies is no forged browser request: it goes on (to the sign-in page).
+    """
+    limit = max_upload_bytes(scope)
+    refusal = _upload_refusal(headers, limit)
+    if refusal is None and not headers.get(b"cookie"):
+        await app(scope, _counted(receive, limit), send)
+        return
+    if refusal is None:
+        boundary = headers[b"content-type"].split(b"; boundary=")[1]
+        messages, token = await _form_token(receive, boundary)
+        refusal = token if isinstance(token, tuple) else None
+        if isinstance(token, str):
+            if not _matches_cookie(token, headers, secret):
+                await _csrf_failed(scope, send, None)
+                return
+            scope = {**scope, "headers": _with_token_header(scope, token)}
+            await app(scope, _counted(_replay(messages, receive), limit), send)
+            return
+    assert refusal is not None
+    await _refuse(scope, send, *refusal)
+
+
+def _upload_refusal(headers: dict[bytes, bytes], limit: int) -> tuple[int, str, str] | None:
+    length = headers.get(b"content-length", b"").strip()
+    if length and (not length.isdigit() or int(length) > limit):
+        return 413, "Upload too large", _too_large_message(limit)
+    # asgi-csrf takes the boundary after exactly "; boundary=": a form it could not read is
+    # refused here rather than failing there.
+    parts = headers.get(b"content-type", b"").split(b"; boundary=")
+    if len(parts) != 2 or not parts[1] or not parts[1].isascii():
+        return 400, "Invalid request", "the multipart form has no boundary that can be read"
+    return None
+
+
+def _matches_cookie(token: str, headers: dict[bytes, bytes], secret: str | None) -> bool:
+    """Whether ``token`` is the value of the request's CSRF cookie, signed by ``secret``, as
+    ``asgi-csrf`` checks it."""
+    import secrets
+    from http.cookies import SimpleCookie
+
+    from itsdangerous import BadSignature, URLSafeSerializer
+
+    cookies: SimpleCookie = SimpleCookie()
+    cookies.load(headers.get(b"cookie", b"").decode("utf-8"))  # readable: checked before
+    morsel = cookies.get(CSRF_COOKIE)
+    if morsel is None or secret is None:
+        return False
+    try:
+        URLSafeSerializer(secret).loads(morsel.value, CSRF_SALT)
+    except BadSignature:
+        return False
+    return secrets.compare_digest(token.encode(), morsel.value.encode())
+
+
+def _with_token_header(scope: Scope, token: str) -> list[tuple[bytes, bytes]]:
+    kept = [(k, v) for k, v in scope.get("headers") or [] if k.lower() != CSRF_HEADER.encode()]
+    return [*kept, (CSRF_HEADER.encode(), token.encode())]
+
+
+class _TokenFound(Exception):
+    pass
+
+
+class _FileFirst(Exception):
+    pass
+
+
+MAX_TOKEN = 1000  # far longer than any token asgi-csrf makes
+
+
+async def _form_token(
+    receive: Receive, boundary: bytes
+) -> tuple[list[Message], str | tuple[int, str, str]]:
+    """The messages read until the form's ``csrftoken`` field was complete, and the token, or
+    the refusal when a file, the end of the form or :data:`TOKEN_WITHIN` bytes came first, or
+    the token is not ASCII text."""
+    parser = _token_parser(boundary)
+    messages: list[Message] = []
+    size = 0
+    try:
+        while size <= TOKEN_WITHIN:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            parser.write(chunk)
+            if not message.get("more_body", False):
+                break
+    except _TokenFound as found:
+        value: bytes = found.args[0]
+        if not value.isascii() or len(value) > MAX_TOKEN:
+            return messages, (403, "Request refused", "the form's CSRF token is not ASCII")
+        return messages, value.decode()
+    except _FileFirst:
+        return messages, TOKEN_LATE
+    except Exception:  # the parser's errors on a malformed form, whatever their class
+        return messages, (400, "Invalid request", "the multipart form cannot be read")
+    return messages, TOKEN_LATE
+
+
+def _token_parser(boundary: bytes) -> Any:
+    """A multipart parser that raises ``_TokenFound`` with the ``csrftoken`` field's value once
+    it is complete, and ``_FileFirst`` at a file part before it."""
+    from python_multipart.multipart import MultipartParser, parse_options_header
+
+    header: dict[str, bytes] = {"name": b"", "value": b""}
+    disposition: list[bytes] = []
+    value = bytearray()
+    state = {"token": False}
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header["name"] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header["value"] += data[start:end]
+
+    def on_header_end() -> None:
+        if header["name"].strip().lower() == b"content-disposition":
+            disposition.append(header["value"].strip())
+        header["name"] = header["value"] = b""
+
+    def on_headers_finished() -> None:
+        _, options = parse_options_header(disposition[-1] if disposition else b"")
+        disposition.clear()
+        if options.get(b"filename") is not None:
+            raise _FileFirst
+        state["token"] = options.get(b"name") == CSRF_FIELD.encode()
+        value.clear()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if state["token"] and len(value) <= MAX_TOKEN:
+            value.extend(data[start:end])
+
+    def on_part_end() -> None:
+        if state["token"]:
+            raise _TokenFound(bytes(value))
+
+    return MultipartParser(
+        boundary,
+        {
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """``receive``, raising :class:`UploadTooLarge` once more than ``limit`` body bytes came."""
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise UploadTooLarge(limit)
+        return message
+
+    return counted
 
 
 def _body_refusal(
@@ -220,7 +456,7 @@ def protect_pages(app: ASGIApp, *, secret: str, https: bool, max_body: int) -> A
         cookie_samesite="Lax",
         send_csrf_failed=_csrf_failed,
     )
-    guarded = FormGuard(protected, max_body)
+    guarded = FormGuard(protected, max_body, secret)
 
     async def pages_protected(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _is_api(scope):

@@ -1,11 +1,18 @@
-"""The unit page: one serial-numbered unit and everything that happened to it."""
+"""The unit page: one serial-numbered unit and everything that happened to it.
+
+Its genealogy: the product, the build (its phase, partner and line) and the revision it was
+built to; then, in time order, its station passes, its test runs with their measurements (value,
+limits, outcome, whether marginal) and attachments, and its defects. Each test run has a page of
+its own (``services.read.test_run``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from phasegate.domain.enums import Allocation, Disposition, Outcome, Phase, Severity, UnitStatus
 from phasegate.domain.errors import FieldError, InvalidInput, NotFound
@@ -14,10 +21,13 @@ from phasegate.domain.text import storable
 from phasegate.services.access import authorize, scoped
 from phasegate.services.products import product_by_key
 from phasegate.store.models import (
+    Attachment,
     Build,
     Defect,
     DefectCode,
+    Line,
     Measurement,
+    Partner,
     Product,
     Revision,
     Station,
@@ -72,6 +82,12 @@ class MeasurementRow:
     usl: float | None
     outcome: Outcome
     measured_at: dt.datetime
+    marginal: bool = False  # within its limits, but near one of them
+    series: tuple[tuple[float, ...], ...] | None = None  # a dimensioned measurement's rows
+
+    @property
+    def series_points(self) -> int:
+        return 0 if self.series is None else len(self.series)
 
     @property
     def within_limits(self) -> bool | None:
@@ -84,6 +100,16 @@ class MeasurementRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentRow:
+    """An attachment of a test run, by its metadata (the bytes stay at the station)."""
+
+    name: str
+    mimetype: str
+    size: int | None  # bytes
+    sha1: str
+
+
+@dataclass(frozen=True, slots=True)
 class TestRunRow(StationWork):
     __test__ = False  # not a pytest class
 
@@ -92,10 +118,15 @@ class TestRunRow(StationWork):
     outcome: Outcome
     source: str
     measurements: tuple[MeasurementRow, ...]
+    attachments: tuple[AttachmentRow, ...] = ()
 
     @property
     def out_of_limits(self) -> int:
         return sum(1 for m in self.measurements if m.within_limits is False)
+
+    @property
+    def marginal(self) -> int:
+        return sum(1 for m in self.measurements if m.marginal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +151,8 @@ class UnitHistory(UnitSummary):
     build_code: str
     build_phase: Phase
     revision: str
+    partner: str | None  # who made the build
+    line: str | None  # the line it was made on
     passes: tuple[PassRow, ...]  # in time order
     test_runs: tuple[TestRunRow, ...]  # in time order
     defects: tuple[DefectRow, ...]
@@ -131,6 +164,10 @@ class UnitHistory(UnitSummary):
     @property
     def out_of_limits(self) -> int:
         return sum(r.out_of_limits for r in self.test_runs)
+
+    @property
+    def attachment_count(self) -> int:
+        return sum(len(r.attachments) for r in self.test_runs)
 
     @property
     def passes_not_passed(self) -> int:
@@ -156,10 +193,12 @@ def unit_history(
         raise InvalidInput("serial: must not be empty", [FieldError("serial", "is required")])
     with uow:
         unit = _find_unit(uow, serial, product, actor)
-        build, prod, revision = uow.session.execute(
-            select(Build, Product, Revision.code)
+        build, prod, revision, partner, line = uow.session.execute(
+            select(Build, Product, Revision.code, Partner.name, Line.name)
             .join(Product, Product.id == Build.product_id)
             .join(Revision, Revision.id == Build.revision_id)
+            .outerjoin(Partner, Partner.id == Build.partner_id)
+            .outerjoin(Line, Line.id == Build.line_id)
             .where(Build.id == unit.build_id)
         ).one()
         return UnitHistory(
@@ -175,6 +214,8 @@ def unit_history(
             build_code=build.code,
             build_phase=build.phase,
             revision=revision,
+            partner=partner,
+            line=line,
             passes=_passes(uow, unit.id),
             test_runs=_test_runs(uow, unit.id),
             defects=_defects(uow, unit.id),
@@ -238,6 +279,23 @@ def _passes(uow: UnitOfWork, unit_id: int) -> tuple[PassRow, ...]:
     )
 
 
+def measurement_row(m: Measurement) -> MeasurementRow:
+    """A stored measurement as the pages show it."""
+    series = None if m.series is None else tuple(tuple(float(v) for v in row) for row in m.series)
+    return MeasurementRow(
+        name=m.name,
+        value=m.value,
+        text_value=m.text_value,
+        unit=m.unit,
+        lsl=m.lsl,
+        usl=m.usl,
+        outcome=m.outcome,
+        measured_at=m.measured_at,
+        marginal=bool(m.marginal),
+        series=series,
+    )
+
+
 def _measurements(uow: UnitOfWork, unit_id: int) -> dict[int, list[MeasurementRow]]:
     """The unit's measurements in time order, per test run id."""
     runs: dict[int, list[MeasurementRow]] = {}
@@ -246,23 +304,26 @@ def _measurements(uow: UnitOfWork, unit_id: int) -> dict[int, list[MeasurementRo
         .where(Measurement.unit_id == unit_id)
         .order_by(Measurement.measured_at, Measurement.id)
     ):
-        runs.setdefault(m.test_run_id, []).append(
-            MeasurementRow(
-                name=m.name,
-                value=m.value,
-                text_value=m.text_value,
-                unit=m.unit,
-                lsl=m.lsl,
-                usl=m.usl,
-                outcome=m.outcome,
-                measured_at=m.measured_at,
-            )
-        )
+        runs.setdefault(m.test_run_id, []).append(measurement_row(m))
     return runs
+
+
+def attachments_of(uow: UnitOfWork, run_ids: Select[Any]) -> dict[int, list[AttachmentRow]]:
+    """The attachments of the test runs whose ids ``run_ids`` selects, in the order they were
+    stored, per test run id."""
+    found: dict[int, list[AttachmentRow]] = {}
+    for a in uow.session.scalars(
+        select(Attachment).where(Attachment.test_run_id.in_(run_ids)).order_by(Attachment.id)
+    ):
+        found.setdefault(a.test_run_id, []).append(
+            AttachmentRow(name=a.name, mimetype=a.mimetype, size=a.size, sha1=a.sha1)
+        )
+    return found
 
 
 def _test_runs(uow: UnitOfWork, unit_id: int) -> tuple[TestRunRow, ...]:
     measurements = _measurements(uow, unit_id)
+    attachments = attachments_of(uow, select(TestRun.id).where(TestRun.unit_id == unit_id))
     return tuple(
         TestRunRow(
             station=station,
@@ -274,6 +335,7 @@ def _test_runs(uow: UnitOfWork, unit_id: int) -> tuple[TestRunRow, ...]:
             outcome=r.outcome,
             source=r.source,
             measurements=tuple(measurements.get(r.id, [])),
+            attachments=tuple(attachments.get(r.id, [])),
         )
         for r, station in uow.session.execute(
             select(TestRun, Station.name)
