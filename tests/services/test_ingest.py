@@ -7,6 +7,7 @@ and on PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 
 from phasegate.domain.enums import AuditAction, Outcome, Severity
 from phasegate.domain.errors import Conflict, InvalidInput
@@ -718,3 +719,36 @@ def test_a_large_load_refreshes_the_planner_statistics(
             )
         )
     assert analyzed == 1
+
+
+def test_concurrent_ingests_of_the_same_records_store_each_once(
+    engine: Engine, uow: UnitOfWork, world: World
+) -> None:
+    measured = (MeasurementIn("Fresh", value=1.0), MeasurementIn("Gap", value=0.2))
+    items: list[Parsed] = [run(f"SN-{i % 7}", minute=i, measurements=measured) for i in range(40)]
+    errors: list[BaseException] = []
+
+    def ingest_all(order: int) -> None:
+        work = UnitOfWork.for_engine(engine)
+        try:
+            take(work, items[::order], build=world.build, batch_records=3)
+        except BaseException as error:  # collected for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=ingest_all, args=(k,)) for k in (1, -1, 1, -1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert count(uow, TestRun) == 40 and count(uow, Unit) == 7
+    with uow:
+        fresh = uow.session.scalars(
+            select(Characteristic).where(Characteristic.name == "Fresh")
+        ).one()
+        stat = uow.session.get(BuildCharacteristicStat, (world.build_id, fresh.id))
+        assert stat is not None and stat.count == 40
+        files = uow.session.scalars(select(IngestFile)).all()
+        assert sum(f.inserted for f in files) == 40
+        assert sum(f.duplicates for f in files) == 120

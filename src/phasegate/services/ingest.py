@@ -508,10 +508,6 @@ class _State:
         self.results.extend(results[:room])
         self.omitted += max(0, len(results) - room)
 
-    def forget_names(self) -> None:
-        """After a batch was undone: what it created (characteristics, units) is gone too."""
-        self.characteristics.clear()
-
 
 def _run(
     uow: UnitOfWork,
@@ -560,19 +556,17 @@ def _take(stream: Iterator[Parsed], size: int) -> tuple[list[Parsed], bool, Inva
 
 
 def _commit_batch(uow: UnitOfWork, state: _State, chunk: Sequence[Parsed]) -> None:
-    try:
-        with uow.write():
-            conn = uow.session.connection()
-            if conn.dialect.name == "postgresql":
-                # One ingest batch at a time: the source ids and serials checked below stay
-                # unclaimed until this transaction commits.
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
-            batch = _Batch(state, chunk)
-            new = batch.store(uow)
-            uow.commit()
-    except BaseException:
-        state.forget_names()
-        raise
+    # Read afresh for each batch: another ingest may have created characteristics meanwhile.
+    state.characteristics.clear()
+    with uow.write():
+        conn = uow.session.connection()
+        if conn.dialect.name == "postgresql":
+            # One ingest batch at a time: the source ids and serials checked below stay
+            # unclaimed until this transaction commits.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
+        batch = _Batch(state, chunk)
+        new = batch.store(uow)
+        uow.commit()
     state.seen += len(chunk)
     state.inserted += batch.inserted
     state.duplicates += batch.duplicates
