@@ -116,7 +116,7 @@ def _by_label(cols: ColumnData, subgroup: str, keep: NDArray[np.bool_]) -> _Grou
     rank[order] = np.arange(order.shape[0])
     return _Groups(
         group=rank[inverse.reshape(-1)],
-        labels=[str(v) for v in names[order]],
+        labels=names[order].tolist(),
         first_line=cols.lines[keep][first[order]],
     )
 
