@@ -195,3 +195,25 @@ def test_rejects_are_listed_and_exported(run: Runner, seeded: str, tmp_path: Pat
     assert repaired.code == 0, repaired.err
     assert (repaired.json()[0]["inserted"], repaired.json()[0]["duplicates"]) == (1, 1)
     assert run("ingest", "rejects", "--unresolved", "--format", "json").json() == []
+
+
+def test_ingest_on_each_backend(run: Runner, any_database_url: str, tmp_path: Path) -> None:
+    _seed(any_database_url)
+    (tmp_path / "a.csv").write_text(PARTLY_BAD)
+    first = run(
+        "ingest",
+        str(tmp_path / "a.csv"),
+        "--build",
+        "AQM-PLT",
+        "--batch",
+        "1",
+        "--format-out",
+        "json",
+        url=any_database_url,
+    )
+    assert first.code == 2
+    assert (first.json()[0]["inserted"], first.json()[0]["rejected"]) == (1, 1)
+    listed = run("ingest", "rejects", "--format", "csv", url=any_database_url)
+    assert listed.code == 0, listed.err
+    assert listed.out.splitlines()[0].startswith("id,file_id,where,kind,reason")
+    assert len(listed.out.splitlines()) == 2
