@@ -43,6 +43,7 @@ from phasegate.domain.text import unstorable_reason
 from phasegate.ingest import native, reader
 from phasegate.ingest.documents import dump
 from phasegate.ingest.records import Parsed, Rejected, Target
+from phasegate.ingest.tables import CsvOptions
 from phasegate.services import ingest
 from phasegate.services.paging import MAX_PAGE
 from phasegate.store.uow import UnitOfWork
@@ -56,7 +57,8 @@ MAX_SHOWN_REJECTS = 100
 """The rejects an answer lists; the rest are at ``GET /ingest/files/{id}/rejects``."""
 
 UPLOAD_FORMATS = ("auto", *reader.FORMATS)
-UPLOAD_FIELDS = ("file", "format", "product", "build")
+UPLOAD_FIELDS = ("file", "format", "product", "build", "delimiter", "column")
+MAX_COLUMNS = 100  # column mappings of one upload
 UPLOAD_CHUNK = 1 << 20
 MAX_KEY = 200  # the schema's longest product key or build code
 
@@ -231,6 +233,17 @@ UPLOAD_BODY = {
                         "type": "string",
                         "maxLength": MAX_KEY,
                         "description": "Build code for the records that name none.",
+                    },
+                    "delimiter": {
+                        "type": "string",
+                        "description": "The CSV delimiter: one character, or tab (default ,).",
+                    },
+                    "column": {
+                        "type": "array",
+                        "maxItems": MAX_COLUMNS,
+                        "items": {"type": "string", "maxLength": 2 * MAX_KEY},
+                        "description": "Maps a column of a CSV, NAME=HEADER (serial=SN): the "
+                        "file's HEADER holds what phasegate calls NAME. Repeat for each column.",
                     },
                 },
             }
@@ -423,6 +436,7 @@ class _Upload:
     name: str
     format: str
     target: Target
+    options: CsvOptions | None
 
 
 def _is_multipart(request: Request) -> bool:
@@ -441,7 +455,7 @@ async def _form(request: Request) -> FormData:
         )
     try:
         return await request.form(
-            max_files=1, max_fields=len(UPLOAD_FIELDS), max_part_size=64 * 1024
+            max_files=1, max_fields=len(UPLOAD_FIELDS) + MAX_COLUMNS, max_part_size=64 * 1024
         )
     except HTTPException as error:
         if error.status_code != 400:
@@ -482,7 +496,31 @@ def _upload(form: FormData) -> _Upload:
         problem = "the file name must be text of at most 300 characters without NUL"
         raise InvalidInput(f"file: {problem}", [FieldError("file", problem)])
     target = Target(_text_field(form, "product"), _text_field(form, "build"))
-    return _Upload(file.file, name, fmt, target)
+    return _Upload(file.file, name, fmt, target, _csv_options(form))
+
+
+def _csv_options(form: FormData) -> CsvOptions | None:
+    """The CSV options of an upload (as ``phasegate ingest --delimiter --column`` takes them)."""
+    delimiter = _text_field(form, "delimiter")
+    items = form.getlist("column")
+    if delimiter is None and not items:
+        return None
+    sep = {"tab": "\t", "\\t": "\t"}.get(delimiter or ",", delimiter or ",")
+    if len(sep) != 1 or sep in '\r\n"':
+        problem = f"must be one character (or tab), not {delimiter!r}"
+        raise InvalidInput(f"delimiter: {problem}", [FieldError("delimiter", problem)])
+    if len(items) > MAX_COLUMNS:
+        problem = f"is given {len(items)} times; at most {MAX_COLUMNS}"
+        raise InvalidInput(f"column: {problem}", [FieldError("column", problem)])
+    columns: dict[str, str] = {}
+    for item in items:
+        text = item if isinstance(item, str) else ""
+        name, equals, header = text.partition("=")
+        if not (equals and name.strip() and header.strip()) or unstorable_reason(text):
+            problem = f"write NAME=HEADER, e.g. serial=SN, not {text[:80]!r}"
+            raise InvalidInput(f"column: {problem}", [FieldError("column", problem)])
+        columns[name.strip()] = header.strip()
+    return CsvOptions(columns=columns, delimiter=sep)
 
 
 def _size_and_digest(stream: BinaryIO) -> tuple[int, str]:
@@ -505,10 +543,10 @@ def _ingest_upload(uow: UnitOfWork, actor: Any, upload: _Upload) -> FileIngestOu
         # When the format cannot be told, reading with "auto" raises the same error, which the
         # service records as the file's failure.
         with contextlib.suppress(InvalidInput):
-            fmt = reader.detect_format(upload.name, head)
+            fmt = reader.detect_format(upload.name, head, options=upload.options)
     result = ingest.ingest_records(
         uow,
-        reader.read_stream(upload.file, name=upload.name, format=fmt),
+        reader.read_stream(upload.file, name=upload.name, format=fmt, options=upload.options),
         actor=actor,
         source_name=upload.name,
         format=fmt,
@@ -541,8 +579,9 @@ def _ingest_upload(uow: UnitOfWork, actor: Any, upload: _Upload) -> FileIngestOu
     response_model=FileIngestOut,
     summary="Upload a file of test data",
     description="A file as `multipart/form-data`: the `file` part, and optionally its `format` "
-    "(auto tells it from the name and the first bytes), and the `product` and `build` for "
-    "records that name none. The upload is at most `PHASEGATE_MAX_UPLOAD_BYTES` (413 "
+    "(auto tells it from the name and the first bytes), the `product` and `build` for "
+    "records that name none, and for a CSV its `delimiter` and `column` mappings "
+    "(`serial=SN`, repeated). The upload is at most `PHASEGATE_MAX_UPLOAD_BYTES` (413 "
     "otherwise); it is written to a temporary file as it arrives and read in batches. The "
     "answer counts the records inserted, already present and rejected, and lists the first "
     f"{MAX_SHOWN_REJECTS} rejects (all at `GET /ingest/files/{{id}}/rejects`). 200 when at "

@@ -381,6 +381,19 @@ def test_a_reject_is_resolved_when_the_record_is_stored_later(
     assert_error(client.get("/ingest/files/999999/rejects"), 404, "not_found")
 
 
+def test_upload_a_csv_with_its_delimiter_and_column_names(client: TestClient, world: World) -> None:
+    semicolons = LONG_CSV.replace(",", ";").replace("serial;", "SN;").encode()
+    files = {"file": ("export.csv", semicolons)}
+    guessed = client.post("/ingest/files", files=files)
+    assert "delimiter" in assert_error(guessed, 422, "invalid_input")["message"]
+    data = {"delimiter": ";", "column": ["serial=SN"]}
+    answer = client.post("/ingest/files", files=files, data=data)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["inserted"], answer.json()["rejected"]) == (2, 1)
+    for bad in ({"delimiter": ";;"}, {"column": ["serial"]}, {"column": ["=SN"]}):
+        assert_error(client.post("/ingest/files", files=files, data=bad), 422, "invalid_input")
+
+
 @pytest.fixture(scope="session")
 def openhtf_record(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The JSON that OpenHTF's own output callback wrote for a small real test."""
