@@ -482,6 +482,18 @@ def test_a_browser_uploads_a_file_and_sees_its_result(
         tab.select_option("select[name=format]", "csv")
         tab.fill("input[name=product]", "TRK")
         tab.fill("input[name=build]", "TRK-P1")
+        # A file dropped on the drop zone becomes the form's file.
+        dropped = tab.evaluate(
+            """() => {
+                const zone = document.querySelector('[data-dropzone]');
+                const data = new DataTransfer();
+                data.items.add(new File(['serial,started_at,name,value'], 'dropped.csv'));
+                zone.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true}));
+                return Array.from(document.querySelector('input[type=file]').files, f => f.name);
+            }"""
+        )
+        assert dropped == ["dropped.csv"]
+        assert "dropped.csv" in tab.inner_text("[data-file-list]")
         tab.set_input_files("input[type=file]", str(csv_file))
         assert "station-7.csv" in tab.inner_text("[data-file-list]")
         tab.click("button[data-preview]")

@@ -13,7 +13,7 @@
       value /= 1024;
       step += 1;
     }
-    return (step === 0 ? String(value) : value.toFixed(1)) + " " + units[step];
+    return value.toFixed(step === 0 || value >= 100 ? 0 : 1) + " " + units[step];
   }
 
   function init() {
@@ -59,9 +59,11 @@
         progress.value = Math.round((100 * event.detail.loaded) / event.detail.total);
       }
     });
-    form.addEventListener("htmx:beforeSwap", function (event) {
+    // HTMX fires this on the target the answer goes to, not on the form that asked.
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
       var xhr = event.detail.xhr;
-      if (xhr.status < 400) return;
+      var config = event.detail.requestConfig;
+      if (!config || config.elt !== form || xhr.status < 400) return;
       // A refusal is an answer to show: the form's own problems come as its outcome, anything
       // else (too large, the token out of date) as the site's error page, of which the card.
       event.detail.shouldSwap = true;
