@@ -1,5 +1,7 @@
 """Statistics engine: SPC charts and run rules, capability with confidence intervals, yield,
 Pareto and gage R&R. Pure NumPy/SciPy: no database, no files, no I/O.
+SciPy is imported by the functions that need it, when first called: the Shewhart and CUSUM
+charts and the control-chart constants up to n = 50 need NumPy alone.
 
 Every function validates its input (raising :class:`phasegate.domain.errors.InvalidInput`, a
 ``ValueError``, that names the value and the reason; NaN is never dropped silently) and returns

@@ -20,7 +20,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special
 
 from phasegate.domain.errors import invalid
 from phasegate.stats._checks import FloatArray, confidence_level, finite_array
@@ -479,6 +478,8 @@ def _intervals(
 
 def _expected_ppm(mean: float, sd: float, limit: float | None, side: int) -> float:
     """Normal-model parts per million below ``limit`` (side 1) or above it (side -1)."""
+    from scipy import special
+
     if limit is None:
         return _NAN
     if sd == 0.0:

@@ -19,7 +19,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import signal
 
 from phasegate.domain.errors import invalid
 from phasegate.stats._checks import (
@@ -972,6 +971,8 @@ def ewma(
     >>> [round(float(v), 4) for v in res.primary.values[:2]]
     [9.945, 9.7495]
     """
+    from scipy import signal
+
     if not 0.0 < float(lam) <= 1.0:
         raise invalid("lambda", f"must be in (0, 1], got {lam!r}")
     width = positive("nsigmas", nsigmas)

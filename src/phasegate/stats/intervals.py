@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import special, stats
-
 from phasegate.domain.errors import invalid
 from phasegate.stats._checks import confidence_level
 
@@ -104,6 +102,8 @@ def wilson(successes: float, trials: float, confidence: float = 0.95) -> Interva
     >>> round(ci.low, 4), round(ci.high, 4)
     (0.2553, 0.3662)
     """
+    from scipy import special
+
     k, n = _proportion_inputs(successes, trials)
     conf = confidence_level(confidence)
     z = float(special.ndtri(0.5 + conf / 2.0))
@@ -139,6 +139,8 @@ def wilson_lower(successes: float, trials: float, confidence: float = 0.95) -> f
     >>> round(wilson_lower(95, 100), 4)
     0.9008
     """
+    from scipy import special
+
     k, n = _proportion_inputs(successes, trials)
     conf = confidence_level(confidence)
     return _wilson_bounds(k, n, float(special.ndtri(conf)))[0]
@@ -179,6 +181,8 @@ def clopper_pearson(successes: float, trials: float, confidence: float = 0.95) -
     >>> round(ci.low, 4), round(ci.high, 4)
     (0.2527, 0.3676)
     """
+    from scipy import stats
+
     k, n = _proportion_inputs(successes, trials)
     conf = confidence_level(confidence)
     alpha = 1.0 - conf
@@ -216,6 +220,8 @@ def clopper_pearson_lower(successes: float, trials: float, confidence: float = 0
     >>> round(clopper_pearson_lower(20, 20, 0.95), 4)
     0.8609
     """
+    from scipy import stats
+
     k, n = _proportion_inputs(successes, trials)
     conf = confidence_level(confidence)
     return 0.0 if k == 0 else float(stats.beta.ppf(1.0 - conf, k, n - k + 1.0))
@@ -261,6 +267,8 @@ def cp_interval(cp: float, dof: float, confidence: float = 0.95) -> Interval:
     >>> round(ci.low, 2), round(ci.high, 2)
     (1.57, 3.01)
     """
+    from scipy import stats
+
     v = _dof(dof)
     conf = confidence_level(confidence)
     alpha = 1.0 - conf
@@ -299,6 +307,8 @@ def cp_lower(cp: float, dof: float, confidence: float = 0.95) -> float:
     >>> round(cp_lower(1.33, 49), 3)
     1.107
     """
+    from scipy import stats
+
     v = _dof(dof)
     conf = confidence_level(confidence)
     return cp * math.sqrt(float(stats.chi2.ppf(1.0 - conf, v)) / v)
@@ -346,6 +356,8 @@ def cpk_interval(
     >>> round(ci.low, 2), round(ci.high, 2)
     (0.88, 1.78)
     """
+    from scipy import special
+
     if n < 2:
         raise invalid("n", f"needs at least 2 observations, got {n}")
     conf = confidence_level(confidence)
@@ -387,6 +399,8 @@ def cpk_lower(cpk: float, n: int, confidence: float = 0.95, dof: float | None = 
     >>> round(cpk_lower(1.33, 20), 3)
     0.955
     """
+    from scipy import special
+
     if n < 2:
         raise invalid("n", f"needs at least 2 observations, got {n}")
     conf = confidence_level(confidence)
@@ -444,6 +458,8 @@ def cpm_interval(
     >>> round(ci.low, 3), round(ci.high, 3)
     (0.748, 1.251)
     """
+    from scipy import stats
+
     if n < 2:
         raise invalid("n", f"needs at least 2 observations, got {n}")
     conf = confidence_level(confidence)
@@ -488,6 +504,8 @@ def cpm_lower(
     >>> round(cpm_lower(1.0, 30, 10.0, 1.0, 10.0), 3)
     0.785
     """
+    from scipy import stats
+
     if n < 2:
         raise invalid("n", f"needs at least 2 observations, got {n}")
     conf = confidence_level(confidence)

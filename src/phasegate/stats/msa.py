@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from phasegate.domain.errors import invalid
 from phasegate.stats._checks import finite_array, positive
@@ -134,6 +133,8 @@ def _codes(name: str, labels: ArrayLike, count: int) -> tuple[np.ndarray, int]:
 
 
 def _f_row(source: str, df: int, ss: float, denom_ms: float, denom_df: int) -> AnovaRow:
+    from scipy import stats
+
     ms = ss / df
     if denom_ms > 0:
         f = ms / denom_ms

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special, stats
 
 from phasegate.domain.errors import invalid
 from phasegate.stats._checks import FloatArray, finite_array
@@ -116,6 +115,8 @@ def anderson_darling(
     >>> res.normal
     True
     """
+    from scipy import special
+
     x = finite_array("values", values)
     n_total = x.shape[0]
     if max_n is not None and n_total > max_n:
@@ -174,6 +175,8 @@ def box_cox_lambda(values: ArrayLike) -> float:
     >>> abs(round(box_cox_lambda([1.0, 2.0, 4.0, 8.0, 16.0]), 2))
     0.0
     """
+    from scipy import stats
+
     x = finite_array("values", values)
     if np.any(x <= 0):
         i = int(np.flatnonzero(x <= 0)[0])
@@ -209,6 +212,8 @@ def box_cox(values: ArrayLike, lam: float) -> FloatArray:
     >>> box_cox([1.0, 4.0], 0.5).tolist()
     [0.0, 2.0]
     """
+    from scipy import special
+
     x = np.asarray(values, dtype=np.float64)
     if np.any(~(x > 0)):
         raise invalid("values", "Box-Cox needs positive values (data and specification limits)")

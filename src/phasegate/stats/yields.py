@@ -9,7 +9,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from phasegate.domain.errors import invalid
 from phasegate.stats._checks import confidence_level, finite_array
@@ -246,6 +245,8 @@ class DefectRate:
 
 
 def _poisson_interval(defects: int, exposure: float, scale: float, conf: float) -> Interval:
+    from scipy import stats
+
     alpha = 1.0 - conf
     low = 0.0 if defects == 0 else float(stats.chi2.ppf(alpha / 2.0, 2 * defects)) / 2.0
     high = float(stats.chi2.ppf(1.0 - alpha / 2.0, 2 * defects + 2)) / 2.0
