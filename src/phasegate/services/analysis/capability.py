@@ -11,8 +11,8 @@ import numpy as np
 
 from phasegate import stats
 from phasegate.domain.errors import invalid
-from phasegate.ingest.columns import read_columns
-from phasegate.services.analysis.series import finite_or_none, read_series
+from phasegate.ingest.columns import ColumnData
+from phasegate.services.analysis.series import columns_of, finite_or_none, read_series
 from phasegate.stats.capability import INDICES, CapabilityResult, Method, SigmaMethod
 
 __all__ = ["CapabilityReport", "analyse_capability"]
@@ -93,7 +93,7 @@ class CapabilityReport:
 
 
 def analyse_capability(
-    path: str | Path,
+    path: str | Path | ColumnData,
     *,
     value: str,
     lsl: float | None,
@@ -105,7 +105,10 @@ def analyse_capability(
     sigma_within: str | None = None,
     method: str = "normal",
 ) -> CapabilityReport:
-    """Capability of column ``value``; see ``phasegate capability --help``."""
+    """Capability of column ``value``; see ``phasegate capability --help``.
+
+    ``path`` is a CSV file, or columns already read (stored measurements, for instance).
+    """
     if subgroup is not None and subgroup_size is not None:
         raise invalid("subgroup", "give either `subgroup` or `subgroup_size`, not both")
     if lsl is None and usl is None:
@@ -115,7 +118,7 @@ def analyse_capability(
     allowed = get_args(SigmaMethod)
     if sigma_within is not None and sigma_within not in allowed:
         raise invalid("sigma_within", f"one of {', '.join(sorted(allowed))}")
-    cols = read_columns(path, numeric=[value], text=[subgroup] if subgroup else [])
+    cols = columns_of(path, [value], [subgroup] if subgroup else [])
     series = read_series(cols, value, subgroup, subgroup_size, None)
     if series.values.shape[0] == 0:
         raise invalid(f"{cols.path}: column {value!r}", "no values (every cell is empty)")

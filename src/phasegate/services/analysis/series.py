@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from phasegate.domain.errors import invalid
-from phasegate.ingest.columns import ColumnData
+from phasegate.ingest.columns import ColumnData, read_columns
 
 _SHOWN_LINES = 10
 
@@ -17,6 +19,16 @@ _SHOWN_LINES = 10
 def finite_or_none(value: float) -> float | None:
     """``value`` as a float, or None (JSON ``null``) when it is NaN or infinite."""
     return float(value) if math.isfinite(value) else None
+
+
+def columns_of(
+    source: str | Path | ColumnData, numeric: Sequence[str], text: Sequence[str]
+) -> ColumnData:
+    """The named columns of a CSV file, or ``source`` itself when it holds columns already read
+    (stored measurements, for instance: ``services.read.measurements.stored_series``)."""
+    if isinstance(source, ColumnData):
+        return source
+    return read_columns(source, numeric=numeric, text=text)
 
 
 def missing_note(column: str, lines: NDArray[np.int64], what: str = "skipped") -> str:

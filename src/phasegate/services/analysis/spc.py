@@ -12,9 +12,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from phasegate.domain.errors import InvalidInput, invalid
-from phasegate.ingest.columns import ColumnData, read_columns
+from phasegate.ingest.columns import ColumnData
 from phasegate.services.analysis.charts import CHART_KINDS, ChartKind, Rows, SizeColumn, chart_kind
-from phasegate.services.analysis.series import Series, finite_or_none, read_series
+from phasegate.services.analysis.series import Series, columns_of, finite_or_none, read_series
 from phasegate.stats.charts import ChartResult, SpcResult
 
 __all__ = ["SpcReport", "analyse_spc"]
@@ -99,7 +99,7 @@ def _nullable(values: NDArray[np.float64]) -> list[float | None]:
 
 
 def analyse_spc(
-    path: str | Path,
+    path: str | Path | ColumnData,
     *,
     value: str,
     chart: str,
@@ -135,7 +135,7 @@ def analyse_spc(
         raise invalid("phase1", "give either `phase1` or a `phase1_start`/`phase1_end` range")
     text = [c for c in (subgroup, time) if c is not None]
     numeric = [value] + ([size] if size is not None else [])
-    cols = read_columns(path, numeric=numeric, text=text)
+    cols = columns_of(path, numeric, text)
     series = read_series(cols, value, subgroup, subgroup_size, size)
     if series.values.shape[0] == 0:
         raise invalid(f"{cols.path}: column {value!r}", "no values (every cell is empty)")
