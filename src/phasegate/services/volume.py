@@ -40,6 +40,7 @@ from phasegate.domain.enums import (
 )
 from phasegate.domain.errors import FieldError, Forbidden, InvalidInput
 from phasegate.domain.policy import Action, Kind, Principal
+from phasegate.ingest.records import derived_source_id
 from phasegate.services import audit
 from phasegate.services.access import authorize, require_visible
 from phasegate.store import bulk
@@ -438,6 +439,8 @@ def _unit_row(build: Build, u: UnitRecord) -> dict[str, Any]:
 
 def _pass_row(p: StationPassRecord, unit_id: int, station_id: int) -> dict[str, Any]:
     return {
+        # The id the same pass gets when a station file sends it (``ingest.events``).
+        "source_id": derived_source_id("pass", p.unit, p.station, p.started_at),
         "unit_id": unit_id,
         "station_id": station_id,
         "started_at": p.started_at,
@@ -490,6 +493,8 @@ def _defect_row(
     d: DefectRecord, unit_id: int, station_id: int | None, codes: Mapping[str, int]
 ) -> dict[str, Any]:
     return {
+        # The id the same defect gets when a defects file sends it (``ingest.events``).
+        "source_id": derived_source_id("defect", d.unit, f"{d.station or ''}/{d.code}", d.found_at),
         "unit_id": unit_id,
         "station_id": station_id,
         "defect_code_id": codes[d.code],
