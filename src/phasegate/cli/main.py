@@ -20,13 +20,15 @@ from phasegate.cli.errors import exit_code_for
 COMMANDS: dict[str, tuple[str, str]] = {
     "spc": (
         "phasegate.cli.analysis.commands",
-        "Control chart of a CSV column with run rules: X̄-R, X̄-S, I-MR, p, np, c, u, EWMA or "
-        "CUSUM; phase I limits from the first K subgroups or a date range.",
+        "Control chart of a CSV column or of stored measurements, with run rules: X̄-R, X̄-S, "
+        "I-MR, p, np, c, u, EWMA or CUSUM; phase I limits from the first K subgroups or a date "
+        "range.",
     ),
     "capability": (
         "phasegate.cli.analysis.commands",
-        "Process capability of a CSV column: Cp, Cpk, Cpm, Pp, Ppk with confidence intervals, "
-        "expected and observed ppm, and an Anderson-Darling normality check.",
+        "Process capability of a CSV column or of stored measurements: Cp, Cpk, Cpm, Pp, Ppk "
+        "with confidence intervals, expected and observed ppm, and an Anderson-Darling "
+        "normality check.",
     ),
     "gage": (
         "phasegate.cli.analysis.commands",
@@ -53,6 +55,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "phasegate.cli.ingest",
         "Test data in: OpenHTF records, CSV and JSON files, station passes and defects; "
         "files, folders, globs or a watched drop folder.",
+    ),
+    "measurements": (
+        "phasegate.cli.measurements",
+        "Stored measurements: a summary per measurement name, or an export to CSV or Parquet.",
     ),
     "users": ("phasegate.cli.users", "Users: who signs in, with which role (admin only)."),
     "tokens": (
@@ -113,7 +119,7 @@ def root(
 
 def _register() -> None:
     """Import every command module, so that ``app`` holds every command (``main`` does not)."""
-    from phasegate.cli import analysis, ingest, records, system, users  # noqa: F401
+    from phasegate.cli import analysis, ingest, measurements, records, system, users  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
