@@ -65,6 +65,7 @@ from sqlalchemy import Connection, func, insert, select, text, update
 from phasegate.domain.enums import AuditAction
 from phasegate.domain.errors import FieldError, InvalidInput, NotFound, invalid
 from phasegate.domain.policy import Action, Kind, Principal
+from phasegate.domain.text import unstorable_reason
 from phasegate.ingest.records import (
     DefectIn,
     MeasurementIn,
@@ -1027,11 +1028,16 @@ def _problem(record: Record) -> str | None:
 
 
 def _text_problems(*checks: tuple[str, str | None, int, bool]) -> str | None:
+    """The first text field that cannot be stored as it is: empty when required, holding a NUL
+    or a lone surrogate (which no database stores), or too long."""
     for name, value, length, required in checks:
         if value is None:
             continue
         if required and not value.strip():
             return f"{name} is empty"
+        unstorable = unstorable_reason(value)
+        if unstorable is not None:
+            return f"{name} {unstorable}"
         if len(value) > length:
             return f"{name} is {len(value)} characters long; at most {length} allowed"
     return None

@@ -548,11 +548,6 @@ def test_a_deeply_nested_upload_is_not_a_500(client: TestClient, world: World) -
     assert 200 <= answer.status_code < 500, answer.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/ingest.py checks text lengths (_text_problems) but not unstorable text: a "
-    "NUL in a file's record is stored by SQLite and is a 500 on PostgreSQL",
-)
 def test_a_nul_in_an_uploaded_file_is_that_records_reject(client: TestClient, world: World) -> None:
     """The request routes refuse such a record themselves; a file's records reach the service
     as the readers made them."""

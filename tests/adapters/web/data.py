@@ -381,6 +381,7 @@ def _pilot_run(
                     result = "fail" if attempt < attempts else "pass"
                     passes.append(
                         {
+                            "source_id": f"web-data:{build_id}:{unit_id}:{station.id}:{attempt}",
                             "unit_id": unit_id,
                             "station_id": station.id,
                             "started_at": clock,
