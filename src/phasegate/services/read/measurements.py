@@ -499,6 +499,7 @@ def _write(
 # stored series for spc / capability
 
 SUBGROUP_BY = ("run", "unit")
+_SERIES_CHUNK = 100_000  # rows turned into arrays at a time
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -554,17 +555,25 @@ def stored_series(
             scope,
             actor,
         ).order_by(Measurement.measured_at, Measurement.id)
-        rows = uow.session.execute(stmt).all()
+        chunks = [
+            [np.asarray(column) for column in zip(*part, strict=True)]
+            for part in uow.session.execute(
+                stmt.execution_options(yield_per=_SERIES_CHUNK)
+            ).partitions()
+        ]
         spec = (char.lsl, char.usl, char.target, char.unit, char.name)
-    n = len(rows)
-    numeric = {"value": np.fromiter((r[0] for r in rows), dtype=np.float64, count=n)}
+    columns = [
+        np.concatenate([c[i] for c in chunks]) if chunks else np.empty(0)
+        for i in range(len(wanted))
+    ]
+    n = int(columns[0].shape[0])
+    numeric = {"value": columns[0].astype(np.float64)}
     text: dict[str, np.ndarray[Any, Any]] = {}
-    at = 1
     if label is not None and subgroup is not None:
-        text[subgroup] = np.array([r[at] for r in rows], dtype=np.str_)
-        at += 1
+        text[subgroup] = columns[1].astype(np.str_)
     if with_times:
-        text["measured_at"] = np.array([r[at].isoformat() for r in rows], dtype=np.str_)
+        times: list[Any] = columns[-1].tolist()
+        text["measured_at"] = np.array([t.isoformat() for t in times], dtype=np.str_)
     source = "/".join(p for p in (filters.product, filters.build, spec[4]) if p)
     if filters.station is not None:
         source += f" at {filters.station}"
