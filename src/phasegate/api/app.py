@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from phasegate import __version__
-from phasegate.api import audit, gates, health, ingest, lines
+from phasegate.api import audit, gates, health, ingest, lines, measurements
 from phasegate.api.errors import install_error_handlers
 from phasegate.api.limits import RequestBodyCheck
 from phasegate.api.resources import COLLECTIONS, collection_router
@@ -86,6 +86,7 @@ def create_api() -> FastAPI:
         lines.router,
         gates.router,
         ingest.router,
+        measurements.router,
         audit.router,
     ]
     for router in routers:
