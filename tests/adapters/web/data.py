@@ -470,6 +470,7 @@ def _pilot_run(
             insert(Defect),
             [
                 {
+                    "source_id": f"web-data:{build_id}:defect:1",
                     "unit_id": unit_ids[0],
                     "station_id": stations[0].id,
                     "defect_code_id": code_id,
