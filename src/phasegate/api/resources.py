@@ -39,7 +39,7 @@ from phasegate.api.types import (
 )
 from phasegate.domain.errors import invalid
 from phasegate.domain.policy import PERMISSION_KEY, Action, Principal, permission
-from phasegate.services import builds, crud, products, quality
+from phasegate.services import builds, crud, ingest, products, quality
 from phasegate.services.crud import Resource
 from phasegate.services.paging import MAX_PAGE, Page
 from phasegate.services.products import resolve_product
@@ -101,6 +101,7 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection(quality.FINDINGS, "/findings", product_owned=True),
     Collection(quality.FEEDBACK, "/feedback", product_owned=True),
     Collection(quality.DEFECT_CODES, "/defect-codes"),
+    Collection(ingest.ALIASES, "/characteristic-aliases", product_owned=True),
 )
 
 

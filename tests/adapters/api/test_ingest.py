@@ -119,6 +119,29 @@ def test_one_test_run_is_inserted(client: TestClient, world: World) -> None:
     assert count(client, TestRun) == 1 and count(client, Measurement) == 1
 
 
+def test_an_alias_made_through_the_api_maps_a_measurement_name(
+    client: TestClient, world: World
+) -> None:
+    """The alias table is edited per product; ingest then files ``GAP_MM`` under ``Gap``."""
+    gap = client.get("/characteristics", params={"product": world.product, "q": "Gap"}).json()
+    alias = {"product_id": gap["items"][0]["product_id"], "alias": "GAP_MM"}
+    made = client.post(
+        "/characteristic-aliases", json=alias | {"characteristic_id": gap["items"][0]["id"]}
+    )
+    assert made.status_code == 201, made.text
+    taken = client.post(
+        "/characteristic-aliases", json=alias | {"characteristic_id": gap["items"][0]["id"]}
+    )
+    assert_error(taken, 422, "invalid_input", "alias")
+    measurement = {"name": "gap_mm", "value": 0.25, "unit": "mm", "outcome": "pass"}
+    answer = client.post("/test-runs", json=run("SN-A", measurements=[measurement]))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["new_characteristics"] == []
+    with uow_of(client) as uow:
+        names = set(uow.session.scalars(select(Measurement.characteristic_id)))
+    assert names == {gap["items"][0]["id"]}
+
+
 def test_a_batch_keeps_its_good_records_and_names_the_bad_one(
     client: TestClient, world: World
 ) -> None:
