@@ -138,6 +138,16 @@ def test_bad_usage_exits_2_and_unknown_names_exit_1(
                   "--subgroup", "unit", "--format", "json")  # fmt: skip
     assert by_unit.code == 0, by_unit.err
     assert [p["subgroup"] for p in by_unit.json()["points"]] == [f"SN-{i}" for i in range(6)]
+    stored = ("--build", "AQM-PLT", "--characteristic", "Gap", "--chart", "imr", "--format", "json")
+    phase1 = run("spc", *stored, "--phase1-end", "2026-03-02T08:05:00Z")
+    assert phase1.code == 0, phase1.err
+    assert phase1.json()["reference_subgroups"] == 6  # runs started 08:00 to 08:05
+    at_s1 = run("spc", *stored, "--station", "S1")
+    assert at_s1.code == 0, at_s1.err
+    assert [p["value"] for p in at_s1.json()["points"]] == GAPS[0::2]
+    sized = run("spc", *stored, "--size", "n")
+    assert sized.code == 2
+    assert "--size" in sized.err
     missing = run("measurements", "summary", "--build", "NOPE")
     assert missing.code == 1
     assert "NOPE" in missing.err
