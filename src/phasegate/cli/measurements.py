@@ -50,7 +50,11 @@ def summary(
         for shown, row in zip(rows, result.rows, strict=True):
             if len(products) > 1:
                 shown["name"] = f"{row.product}: {row.name}"
-        emit_rows(rows, fmt, columns=SUMMARY_COLUMNS, title=f"Measurements ({result.source})")
+            for key in ("mean", "std", "min", "max"):  # for a person: six significant digits
+                shown[key] = "" if shown[key] is None else f"{shown[key]:.6g}"
+        how = {"aggregates": "the per-build aggregates", "measurements": "the stored rows"}
+        title = f"Measurements, from {how[result.source]}"
+        emit_rows(rows, fmt, columns=SUMMARY_COLUMNS, title=title)
         return
     emit_rows(rows, fmt, columns=SUMMARY_COLUMNS)
 
