@@ -370,6 +370,8 @@ def section(results: dict[str, Any]) -> str:
         f"- Date: {results['date']}",
         f"- Machine: {results['nproc']} CPUs, {results['cpu']}; Python {results['python']}; "
         f"{results['platform']}",
+        f"- Load average (1 min) at the start and at the end: {results['load'][0]:.1f}, "
+        f"{results['load'][1]:.1f} (other work on the machine slows both sides)",
         f"- Targets: ingest rate ≥ {RATIO_TARGET:.0%} of the raw rate; peak RSS of the command "
         f"< {RSS_TARGET_MB} MB",
         "",
@@ -396,6 +398,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     results: dict[str, Any] = {**report.machine(), "backends": {}}
+    load_at_start = os.getloadavg()[0]
     pg = Postgres()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -414,6 +417,7 @@ def main() -> None:
                 pg.close()
         else:
             print("PostgreSQL not reachable; SQLite only")
+    results["load"] = (load_at_start, os.getloadavg()[0])
     if args.no_write:
         print(section(results))
         return
