@@ -408,10 +408,9 @@ def _batch(rows: Sequence[Any], columns: Sequence[str], schema: pa.Schema) -> pa
     import pyarrow as pa
 
     arrays = []
-    for i, name in enumerate(columns):
-        cells = [row[i] for row in rows]
+    for name, cells in zip(columns, zip(*rows, strict=True), strict=True):
         if name == "outcome":
-            cells = [c.value if isinstance(c, Outcome) else c for c in cells]
+            cells = tuple(c.value if isinstance(c, Outcome) else c for c in cells)
         arrays.append(pa.array(cells, type=schema.field(name).type))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
