@@ -167,6 +167,9 @@ class Postgres:
         return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
     def close(self) -> None:
+        if not self.names:
+            self.admin.dispose()
+            return
         with self.admin.connect() as conn:
             for name in self.names:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -326,9 +329,16 @@ def _json_series(columns: list[str], rows: list[tuple[Any, ...]]) -> Iterator[tu
 # One backend, the report
 
 
-def measure(name: str, url: str, csv_path: Path, rows: int) -> dict[str, Any]:
+def ingest_into(name: str, url: str, csv_path: Path) -> dict[str, Any]:
+    """The command's run into a prepared database at ``url``."""
     prepare(url)
     ingest = run_ingest(url, csv_path, csv_path.parent)
+    print(f"{name}: ingest {ingest['seconds']:.1f} s, peak RSS {ingest['rss_mb']:.0f} MB")
+    return ingest
+
+
+def compare(name: str, url: str, ingest: dict[str, Any], rows: int) -> dict[str, Any]:
+    """The raw insert of the rows the command stored at ``url``, beside the command's run."""
     columns, stored = stored_rows(url)
     if len(stored) != rows:
         raise RuntimeError(f"{name}: {len(stored):,} measurements stored, {rows:,} in the file")
@@ -406,17 +416,21 @@ def main() -> None:
         results["rows"] = rows = write_csv(csv_path, args.rows)
         results["mb"] = csv_path.stat().st_size / 1e6
         print(f"{rows:,} rows, {results['mb']:.0f} MB", flush=True)
-        results["backends"]["SQLite"] = measure("SQLite", fresh_sqlite(folder), csv_path, rows)
+        urls = {"SQLite": fresh_sqlite(folder)}
         if args.sqlite_only:
             print("PostgreSQL skipped (--sqlite-only)")
         elif pg.reachable():
-            try:
-                url = pg.fresh()
-                results["backends"]["PostgreSQL"] = measure("PostgreSQL", url, csv_path, rows)
-            finally:
-                pg.close()
+            urls["PostgreSQL"] = pg.fresh()
         else:
             print("PostgreSQL not reachable; SQLite only")
+        try:
+            # Every command first, while this process is small: a child's peak RSS counts what
+            # it shared with this process when it was forked, before its exec.
+            runs = {name: ingest_into(name, url, csv_path) for name, url in urls.items()}
+            for name, url in urls.items():
+                results["backends"][name] = compare(name, url, runs[name], rows)
+        finally:
+            pg.close()
     results["load"] = (load_at_start, os.getloadavg()[0])
     if args.no_write:
         print(section(results))
