@@ -230,6 +230,6 @@ def test_eight_uploaders_store_every_acknowledged_record_once(server: Server) ->
     print(
         f"\n{CLIENTS} uploaders, {SOAK_SECONDS:.0f} s: {requests} requests, "
         f"{len(runs)} test runs stored, {sum(len(p.acknowledged) for p in parts)} "
-        f"acknowledged per client in all; latency p50 {p50 * 1000:.0f} ms, "
+        f"acknowledgements (resends and shared records included); latency p50 {p50 * 1000:.0f} ms, "
         f"p95 {p95 * 1000:.0f} ms"
     )
