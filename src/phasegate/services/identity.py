@@ -13,9 +13,10 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pwdlib import PasswordHash
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 
 from phasegate.domain.enums import AuditAction
 from phasegate.domain.errors import (
@@ -452,13 +453,23 @@ def resolve_session(uow: UnitOfWork, session_id: str, times: SessionTimes) -> Si
         expired = row.expires_at <= now or row.last_seen_at + times.idle <= now
         if user is None or not user.active or expired:
             if expired:
-                uow.session.delete(row)
-                uow.commit()
+                _purge_session(uow, row.digest)
             return None
-        if now - row.last_seen_at >= TOUCH_INTERVAL:
-            row.last_seen_at = now
-            uow.commit()
-        return SignedIn(principal_for(user), user.must_change_password, user.full_name)
+        stale = now - row.last_seen_at >= TOUCH_INTERVAL
+        signed_in = SignedIn(principal_for(user), user.must_change_password, user.full_name)
+    if stale:
+        _touch(
+            uow, WebSession.__table__.c.digest == digest(session_id), WebSession.last_seen_at, now
+        )
+    return signed_in
+
+
+def _purge_session(uow: UnitOfWork, key: str) -> None:
+    """Delete an ended session, in a write transaction of its own (see ``_touch``)."""
+    uow.session.rollback()
+    with uow.write():
+        uow.session.execute(delete(WebSession).where(WebSession.digest == key))
+        uow.commit()
 
 
 def end_session(uow: UnitOfWork, session_id: str) -> None:
@@ -644,14 +655,29 @@ def resolve_token(uow: UnitOfWork, raw: str) -> Principal:
         user = uow.session.get(User, token.user_id)
         if user is None or not user.active:
             raise Unauthenticated("the bearer token's account is disabled")
-        if token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL:
-            token.last_used_at = now
-            uow.commit()
-        return principal_for(
+        stale = token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL
+        principal = principal_for(
             user,
             scopes=frozenset(Scope(s) for s in token.scopes),
             station_id=token.station_id,
         )
+    if stale:
+        _touch(uow, ApiToken.__table__.c.id == token.id, ApiToken.last_used_at, now)
+    return principal
+
+
+def _touch(uow: UnitOfWork, which: Any, column: Any, now: dt.datetime) -> None:
+    """Note ``now`` in ``column`` of the row ``which`` names, unless another request has just
+    done so. A write transaction of its own (on SQLite ``BEGIN IMMEDIATE``, which waits for the
+    lock): a read transaction turned into a write would fail at once when another writer
+    committed meanwhile ("database is locked")."""
+    with uow.write():
+        uow.session.execute(
+            update(column.table)
+            .where(which, or_(column.is_(None), column <= now - TOUCH_INTERVAL))
+            .values({column.key: now})
+        )
+        uow.commit()
 
 
 # The CLI's user -----------------------------------------------------------------------------
