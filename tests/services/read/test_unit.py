@@ -41,6 +41,7 @@ def test_unit_history(uow: UnitOfWork, engine: Engine) -> None:
                     "ended_at": T0 + dt.timedelta(minutes=2, seconds=45),
                     "result": "fail",
                     "attempt": 1,
+                    "source_id": "his-pass-2",
                 },
                 {
                     "unit_id": unit.id,
@@ -49,6 +50,7 @@ def test_unit_history(uow: UnitOfWork, engine: Engine) -> None:
                     "ended_at": T0 + dt.timedelta(seconds=30),
                     "result": "pass",
                     "attempt": 1,
+                    "source_id": "his-pass-1",
                 },
             ],
         )
@@ -91,6 +93,7 @@ def test_unit_history(uow: UnitOfWork, engine: Engine) -> None:
                 defect_code_id=code.id,
                 severity="minor",
                 found_at=T0 + dt.timedelta(minutes=3),
+                source_id="his-defect-1",
             )
         )
 
