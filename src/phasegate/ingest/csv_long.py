@@ -9,9 +9,8 @@ is refused whole, each of its rows with the reason, so that a repaired file brin
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import BinaryIO, TypeVar
@@ -25,13 +24,11 @@ from phasegate.ingest.records import (
     MeasurementIn,
     Parsed,
     Rejected,
-    Target,
     TestRunIn,
-    derived_source_id,
     excerpt,
 )
-from phasegate.ingest.tables import Block, CsvOptions, Table, floats
-from phasegate.ingest.values import check_span, parse_outcome, parse_time
+from phasegate.ingest.tables import Block, CsvOptions, Table, floats, test_run_of
+from phasegate.ingest.values import parse_outcome
 
 REQUIRED = ("serial", "started_at", "name", "value")
 OPTIONAL = (
@@ -308,39 +305,8 @@ class _Reader:
 
     def _run(self, run: _Run) -> TestRunIn | str:
         """The test run, or why it cannot be one."""
-        f = run.fields
-        serial = f["serial"].strip()
-        if not serial:
-            return f"column {self.columns['serial']!r} is empty"
-        try:
-            started_at = parse_time(f["started_at"])
-        except ValueError as error:
-            return f"column {self.columns['started_at']!r}: {error}"
-        ended_at: dt.datetime | None = None
-        try:
-            if f.get("ended_at", "").strip():
-                ended_at = parse_time(f["ended_at"])
-            check_span(started_at, ended_at)
-            outcome = (
-                parse_outcome(f["outcome"]) if "outcome" in f else overall_outcome(run.measurements)
-            )
-        except ValueError as error:
-            return str(error)
-        station = f.get("station", "").strip() or None
-        run_id = f.get("run_id", "").strip()
-        return TestRunIn(
-            where=f"{self.name}:{run.line}",
-            serial=serial,
-            started_at=started_at,
-            outcome=outcome,
-            source_id=run_id or derived_source_id("run", serial, station, started_at),
-            source="csv",
-            station=station,
-            procedure=f.get("procedure", "").strip(),
-            ended_at=ended_at,
-            operator=f.get("operator", "").strip(),
-            target=target_of(f),
-            measurements=tuple(run.measurements),
+        return test_run_of(
+            f"{self.name}:{run.line}", run.fields, self.columns, tuple(run.measurements)
         )
 
 
@@ -350,20 +316,3 @@ _T = TypeVar("_T")
 
 def _part(items: list[_T] | Iterator[_T], a: int, b: int) -> list[_T] | Iterator[_T]:
     return items[a:b] if isinstance(items, list) else items
-
-
-def overall_outcome(measurements: Iterable[MeasurementIn]) -> Outcome:
-    """A run without an outcome column: failed if a measurement failed, passed if one passed and
-    none failed (a measurement without limits does not decide), else unset."""
-    outcomes = {m.outcome for m in measurements}
-    if Outcome.FAIL in outcomes:
-        return Outcome.FAIL
-    if Outcome.PASS in outcomes:
-        return Outcome.PASS
-    return Outcome.UNSET
-
-
-def target_of(fields: dict[str, str]) -> Target:
-    product = fields.get("product", "").strip() or None
-    build = fields.get("build", "").strip() or None
-    return Target(product, build) if product or build else Target()

@@ -11,7 +11,6 @@ cell that is not a number is refused whole, naming the column.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,17 +22,14 @@ import pyarrow.csv as pacsv
 
 from phasegate.domain.enums import Outcome
 from phasegate.domain.errors import InvalidInput
-from phasegate.ingest.csv_long import overall_outcome, target_of
 from phasegate.ingest.records import (
     MeasurementIn,
     Parsed,
     Rejected,
     TestRunIn,
-    derived_source_id,
     excerpt,
 )
-from phasegate.ingest.tables import Block, CsvOptions, Table, floats
-from phasegate.ingest.values import check_span, parse_outcome, parse_time
+from phasegate.ingest.tables import Block, CsvOptions, Table, floats, test_run_of
 
 REQUIRED = ("serial", "started_at")
 OPTIONAL = ("station", "ended_at", "procedure", "operator", "outcome", "run_id", "product", "build")
@@ -147,7 +143,7 @@ def _block(
             for col in measured
             if (v := values[col][i]) is not None
         )
-        made = _run(where, {k: v[i] for k, v in text.items()}, columns, measurements)
+        made = test_run_of(where, {k: v[i] for k, v in text.items()}, columns, measurements)
         yield made if isinstance(made, TestRunIn) else Rejected(where, made, excerpt(block.text(i)))
 
 
@@ -159,40 +155,4 @@ def _measurement(name: str, value: float, spec: Spec) -> MeasurementIn:
         lsl=spec.lsl,
         usl=spec.usl,
         outcome=spec.outcome(value),
-    )
-
-
-def _run(
-    where: str, f: dict[str, str], columns: dict[str, str], measurements: tuple[MeasurementIn, ...]
-) -> TestRunIn | str:
-    serial = f["serial"].strip()
-    if not serial:
-        return f"column {columns['serial']!r} is empty"
-    try:
-        started_at = parse_time(f["started_at"])
-    except ValueError as error:
-        return f"column {columns['started_at']!r}: {error}"
-    ended_at: dt.datetime | None = None
-    try:
-        if f.get("ended_at", "").strip():
-            ended_at = parse_time(f["ended_at"])
-        check_span(started_at, ended_at)
-        outcome = parse_outcome(f["outcome"]) if "outcome" in f else overall_outcome(measurements)
-    except ValueError as error:
-        return str(error)
-    station = f.get("station", "").strip() or None
-    return TestRunIn(
-        where=where,
-        serial=serial,
-        started_at=started_at,
-        outcome=outcome,
-        source_id=f.get("run_id", "").strip()
-        or derived_source_id("run", serial, station, started_at),
-        source="csv",
-        station=station,
-        procedure=f.get("procedure", "").strip(),
-        ended_at=ended_at,
-        operator=f.get("operator", "").strip(),
-        target=target_of(f),
-        measurements=measurements,
     )

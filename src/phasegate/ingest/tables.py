@@ -7,14 +7,17 @@ may not span lines), so the line of every row is known: the header is line 1. A 
 wrong number of fields, a NUL byte or a field longer than ``MAX_FIELD`` is rejected on its own
 line; blank lines are skipped. Text that is not valid in the encoding stops the file with an
 error naming the byte offset.
+
+Both CSV layouts make their test runs with ``test_run_of``.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -25,9 +28,17 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
+from phasegate.domain.enums import Outcome
 from phasegate.domain.errors import InvalidInput
-from phasegate.ingest.records import Rejected, excerpt
-from phasegate.ingest.values import MAX_FIELD
+from phasegate.ingest.records import (
+    MeasurementIn,
+    Rejected,
+    Target,
+    TestRunIn,
+    derived_source_id,
+    excerpt,
+)
+from phasegate.ingest.values import MAX_FIELD, check_span, parse_outcome, parse_time
 
 _HEADER_LIMIT = 1 << 20
 
@@ -367,3 +378,58 @@ def floats(column: pa.Array, name: str) -> tuple[pa.Array, dict[int, str]]:
             cell = str(column[int(i)].as_py())[:80]
             bad.setdefault(int(i), f"column {name!r}: {cell!r} is not a finite number")
     return values, bad
+
+
+def test_run_of(
+    where: str, f: dict[str, str], columns: dict[str, str], measurements: tuple[MeasurementIn, ...]
+) -> TestRunIn | str:
+    """The test run of one row's (or one run's) text ``f``, whose measurements are already read,
+    or why it cannot be one; ``columns`` names the file's columns in the reasons."""
+    serial = f["serial"].strip()
+    if not serial:
+        return f"column {columns['serial']!r} is empty"
+    try:
+        started_at = parse_time(f["started_at"])
+    except ValueError as error:
+        return f"column {columns['started_at']!r}: {error}"
+    ended_at: dt.datetime | None = None
+    try:
+        if f.get("ended_at", "").strip():
+            ended_at = parse_time(f["ended_at"])
+        check_span(started_at, ended_at)
+        outcome = parse_outcome(f["outcome"]) if "outcome" in f else overall_outcome(measurements)
+    except ValueError as error:
+        return str(error)
+    station = f.get("station", "").strip() or None
+    return TestRunIn(
+        where=where,
+        serial=serial,
+        started_at=started_at,
+        outcome=outcome,
+        source_id=f.get("run_id", "").strip()
+        or derived_source_id("run", serial, station, started_at),
+        source="csv",
+        station=station,
+        procedure=f.get("procedure", "").strip(),
+        ended_at=ended_at,
+        operator=f.get("operator", "").strip(),
+        target=target_of(f),
+        measurements=measurements,
+    )
+
+
+def overall_outcome(measurements: Iterable[MeasurementIn]) -> Outcome:
+    """A run without an outcome column: failed if a measurement failed, passed if one passed and
+    none failed (a measurement without limits does not decide), else unset."""
+    outcomes = {m.outcome for m in measurements}
+    if Outcome.FAIL in outcomes:
+        return Outcome.FAIL
+    if Outcome.PASS in outcomes:
+        return Outcome.PASS
+    return Outcome.UNSET
+
+
+def target_of(fields: dict[str, str]) -> Target:
+    product = fields.get("product", "").strip() or None
+    build = fields.get("build", "").strip() or None
+    return Target(product, build) if product or build else Target()
