@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,11 @@ from sqlalchemy import text
 from phasegate.cli import output
 from phasegate.cli.main import main
 from phasegate.config import get_settings
+from phasegate.domain.policy import SYSTEM
+from phasegate.services import identity
 from phasegate.store import db
+from phasegate.store.uow import UnitOfWork
+from tests.factories import make_build, make_characteristic, make_line, make_product
 
 
 @dataclass
@@ -84,3 +88,26 @@ def run(
         return Result(code, captured.out, captured.err)
 
     return invoke
+
+
+def seed_pilot_build(url: str, characteristics: Sequence[Mapping[str, Any]] = ()) -> None:
+    """The schema, an admin "root" and build AQM-PLT of product AQM on a line of two stations;
+    the product has the ``characteristics`` given (fields of each)."""
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    uow = UnitOfWork.for_engine(engine)
+    identity.create_user(uow, "root", "admin", actor=SYSTEM, password="root-password-1")
+    product = make_product(uow, key="AQM", name="Air monitor")
+    for fields in characteristics:
+        make_characteristic(uow, product, **fields)
+    line = make_line(uow, stations=2)
+    make_build(
+        uow,
+        product_id=product.id,
+        code="AQM-PLT",
+        phase="pilot",
+        fidelity=None,
+        technique=None,
+        line_id=line.id,
+    )
+    engine.dispose()

@@ -7,12 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from phasegate.domain.policy import SYSTEM
-from phasegate.services import identity
-from phasegate.store import db
-from phasegate.store.uow import UnitOfWork
-from tests.adapters.cli.conftest import Runner
-from tests.factories import make_build, make_line, make_product
+from tests.adapters.cli.conftest import Runner, seed_pilot_build
 
 HEADER = "serial,station,started_at,ended_at,name,value,unit,outcome\n"
 
@@ -27,28 +22,9 @@ GOOD = HEADER + _row("SN-1", 0, 0.2) + _row("SN-2", 1, 0.21)
 PARTLY_BAD = HEADER + _row("SN-3", 2, 0.2) + _row("SN-4", 3, 0.2, station="Oven")
 
 
-def _seed(url: str) -> None:
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    uow = UnitOfWork.for_engine(engine)
-    identity.create_user(uow, "root", "admin", actor=SYSTEM, password="root-password-1")
-    product = make_product(uow, key="AQM", name="Air monitor")
-    line = make_line(uow, stations=2)
-    make_build(
-        uow,
-        product_id=product.id,
-        code="AQM-PLT",
-        phase="pilot",
-        fidelity=None,
-        technique=None,
-        line_id=line.id,
-    )
-    engine.dispose()
-
-
 @pytest.fixture
 def seeded(database_url: str) -> str:
-    _seed(database_url)
+    seed_pilot_build(database_url)
     return database_url
 
 
@@ -198,7 +174,7 @@ def test_rejects_are_listed_and_exported(run: Runner, seeded: str, tmp_path: Pat
 
 
 def test_ingest_on_each_backend(run: Runner, any_database_url: str, tmp_path: Path) -> None:
-    _seed(any_database_url)
+    seed_pilot_build(any_database_url)
     (tmp_path / "a.csv").write_text(PARTLY_BAD)
     first = run(
         "ingest",

@@ -10,12 +10,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from phasegate.domain.policy import SYSTEM
-from phasegate.services import identity
-from phasegate.store import db
-from phasegate.store.uow import UnitOfWork
-from tests.adapters.cli.conftest import Runner
-from tests.factories import make_build, make_characteristic, make_line, make_product
+from tests.adapters.cli.conftest import Runner, seed_pilot_build
 
 HEADER = "serial,station,started_at,ended_at,name,value,unit,measurement_outcome\n"
 GAPS = [0.21, 0.19, 0.24, 0.2, 0.35, 0.18, 0.22, 0.23, 0.2, 0.21, 0.19, 0.26]
@@ -34,23 +29,7 @@ def _csv() -> tuple[str, list[tuple[str, float, str]]]:
 
 
 def _seed(run: Runner, url: str, tmp_path: Path) -> list[tuple[str, float, str]]:
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    uow = UnitOfWork.for_engine(engine)
-    identity.create_user(uow, "root", "admin", actor=SYSTEM, password="root-password-1")
-    product = make_product(uow, key="AQM", name="Air monitor")
-    make_characteristic(uow, product, name="Gap", unit="mm", lsl=0.1, usl=0.3)
-    line = make_line(uow, stations=2)
-    make_build(
-        uow,
-        product_id=product.id,
-        code="AQM-PLT",
-        phase="pilot",
-        fidelity=None,
-        technique=None,
-        line_id=line.id,
-    )
-    engine.dispose()
+    seed_pilot_build(url, [{"name": "Gap", "unit": "mm", "lsl": 0.1, "usl": 0.3}])
     text, rows = _csv()
     (tmp_path / "gap.csv").write_text(text)
     done = run("ingest", str(tmp_path / "gap.csv"), "--build", "AQM-PLT", url=url)
