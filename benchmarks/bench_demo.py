@@ -11,7 +11,6 @@ instead with ``--no-write``).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -20,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 import report
@@ -31,46 +30,16 @@ from phasegate.store.models import BuildCharacteristicStat, Measurement
 ROOT = Path(__file__).resolve().parent.parent
 DOC = report.DOC
 BEGIN, END = report.markers("demo")
-PG_ADMIN_URL = os.environ.get(
-    "PHASEGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
-def fresh_sqlite(folder: Path) -> Engine:
-    engine = db.make_engine(f"sqlite:///{folder / f'demo-{uuid.uuid4().hex[:8]}.db'}")
+def migrated(url: str) -> Engine:
+    engine = db.make_engine(url)
     db.upgrade(engine)
     return engine
 
 
-class Postgres:
-    """Creates throw-away databases on the server and drops them afterwards."""
-
-    def __init__(self) -> None:
-        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        self.names: list[str] = []
-
-    def reachable(self) -> bool:
-        try:
-            with self.admin.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return True
-        except Exception:
-            return False
-
-    def fresh(self) -> Engine:
-        name = f"phasegate_bench_{uuid.uuid4().hex[:10]}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        self.names.append(name)
-        engine = db.make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-        db.upgrade(engine)
-        return engine
-
-    def close(self) -> None:
-        with self.admin.connect() as conn:
-            for name in self.names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        self.admin.dispose()
+def fresh_sqlite(folder: Path) -> Engine:
+    return migrated(f"sqlite:///{folder / f'demo-{uuid.uuid4().hex[:8]}.db'}")
 
 
 def time_loads(make: Callable[[], Engine], repetitions: int) -> tuple[list[float], DemoSummary]:
@@ -188,19 +157,19 @@ def main() -> None:
         load_demo(engine)
         results["baseline"]["SQLite"] = time_bulk_vs_orm(engine)
         engine.dispose()
-    pg = Postgres()
+    pg = report.Postgres()
     if args.sqlite_only:
         print("PostgreSQL skipped (--sqlite-only)")
     elif pg.reachable():
         try:
-            seconds, summary = time_loads(pg.fresh, args.repetitions)
+            seconds, summary = time_loads(lambda: migrated(pg.fresh()), args.repetitions)
             results["loads"]["PostgreSQL"] = {
                 "seconds": seconds,
                 "rows": summary.bulk_rows,
                 "records": summary.audit_events,
             }
             print(f"PostgreSQL: {[round(s, 2) for s in seconds]} s")
-            engine = pg.fresh()
+            engine = migrated(pg.fresh())
             load_demo(engine)
             results["baseline"]["PostgreSQL"] = time_bulk_vs_orm(engine)
             engine.dispose()

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, Index, MetaData, Table, create_engine, text
+from sqlalchemy import Engine, Index, MetaData, Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -51,9 +51,6 @@ from phasegate.store.uow import UnitOfWork
 ROOT = Path(__file__).resolve().parent.parent
 DOC = report.DOC
 BEGIN, END = report.markers("ingest")
-PG_ADMIN_URL = os.environ.get(
-    "PHASEGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 PHASEGATE = Path(sys.executable).with_name("phasegate")
 
 STATIONS = ("ICT", "FCT", "RF-CAL", "FINAL")
@@ -142,38 +139,6 @@ def write_csv(path: Path, rows: int) -> int:
 
 def fresh_sqlite(folder: Path) -> str:
     return f"sqlite:///{folder / f'ingest-{uuid.uuid4().hex[:8]}.db'}"
-
-
-class Postgres:
-    """Creates throw-away databases on the server and drops them afterwards."""
-
-    def __init__(self) -> None:
-        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        self.names: list[str] = []
-
-    def reachable(self) -> bool:
-        try:
-            with self.admin.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return True
-        except Exception:
-            return False
-
-    def fresh(self) -> str:
-        name = f"phasegate_bench_{uuid.uuid4().hex[:10]}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        self.names.append(name)
-        return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-    def close(self) -> None:
-        if not self.names:
-            self.admin.dispose()
-            return
-        with self.admin.connect() as conn:
-            for name in self.names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        self.admin.dispose()
 
 
 def prepare(url: str) -> None:
@@ -409,7 +374,7 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, Any] = {**report.machine(), "backends": {}}
     load_at_start = os.getloadavg()[0]
-    pg = Postgres()
+    pg = report.Postgres()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         csv_path = folder / "long.csv"

@@ -5,10 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import uuid
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
+PG_ADMIN_URL = os.environ.get(
+    "PHASEGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -53,3 +59,36 @@ def machine() -> dict[str, object]:
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
     }
+
+
+class Postgres:
+    """Creates throw-away databases on the server (``fresh`` gives the URL of an empty one) and
+    drops them afterwards."""
+
+    def __init__(self) -> None:
+        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        self.names: list[str] = []
+
+    def reachable(self) -> bool:
+        try:
+            with self.admin.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def fresh(self) -> str:
+        name = f"phasegate_bench_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.names.append(name)
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    def close(self) -> None:
+        if not self.names:
+            self.admin.dispose()
+            return
+        with self.admin.connect() as conn:
+            for name in self.names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
