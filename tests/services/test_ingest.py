@@ -7,6 +7,8 @@ and on PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -18,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
 
 from phasegate.domain.enums import AuditAction, Outcome, Severity
-from phasegate.domain.errors import Conflict, InvalidInput
+from phasegate.domain.errors import Conflict, Forbidden, InvalidInput
 from phasegate.domain.policy import SYSTEM, Principal, Role, Scope
 from phasegate.ingest.records import (
     AttachmentIn,
@@ -752,3 +754,179 @@ def test_concurrent_ingests_of_the_same_records_store_each_once(
         files = uow.session.scalars(select(IngestFile)).all()
         assert sum(f.inserted for f in files) == 40
         assert sum(f.duplicates for f in files) == 120
+
+
+# --------------------------------------------------------------------------------------------
+# The preview: the import's own batch, rolled back
+
+
+_EVERY_TABLE = (
+    TestRun,
+    Measurement,
+    Attachment,
+    StationPass,
+    Defect,
+    Unit,
+    Characteristic,
+    IngestFile,
+    IngestReject,
+    AuditEvent,
+    BuildCharacteristicStat,
+    BuildStationStat,
+)
+
+
+def _counts(uow: UnitOfWork) -> dict[str, int]:
+    return {model.__name__: count(uow, model) for model in _EVERY_TABLE}
+
+
+def _mixed(world: World) -> list[Parsed]:
+    """Records of every fate: new, aliased and unknown names, a duplicate within the batch,
+    an unknown station, a serial without a build, an unreadable part, a pass and a defect."""
+    return [
+        run(
+            "SN-1",
+            build=world.build,
+            measurements=(
+                MeasurementIn("Gap", value=0.2, unit="mm"),
+                MeasurementIn("gap_mm", value=0.25),
+                MeasurementIn("Ripple", value=3.0, unit="mV", lsl=0.0, usl=5.0),
+            ),
+        ),
+        run("SN-1", build=world.build),  # the same source id again
+        run("SN-2", build=world.build, station="S9"),
+        run("SN-3", minute=1),  # a new serial, no build
+        Rejected("runs.json#/9", "not a test run", "{}"),
+        run("SN-2", minute=2, build=world.build, measurements=(MeasurementIn("GAP", value=0.1),)),
+        a_pass("SN-1", minute=3, target=Target(build=world.build)),
+        a_defect("SN-1", minute=4, target=Target(build=world.build)),
+    ]
+
+
+def test_the_preview_stores_nothing_and_says_what_the_import_then_does(
+    uow: UnitOfWork, world: World
+) -> None:
+    crud.create(
+        uow,
+        ALIASES,
+        {"product_id": world.product_id, "alias": "gap_mm", "characteristic_id": world.gap_id},
+        actor=SYSTEM,
+    )
+    take(uow, [run("SN-0", minute=9)], build=world.build)  # something present already
+    items = [*_mixed(world), run("SN-0", minute=9, build=world.build)]
+    before = _counts(uow)
+
+    seen = ingest.preview(uow, items, actor=SYSTEM, source_name="look.json", format="json")
+
+    assert _counts(uow) == before
+    result = take(uow, items)
+    assert [(r.where, r.status, r.reason) for r in seen.records] == [
+        (r.where, r.status, r.reason) for r in result.records
+    ]
+    assert statuses(result) == [
+        "inserted",
+        "duplicate",
+        "rejected",
+        "rejected",
+        "rejected",
+        "inserted",
+        "inserted",
+        "inserted",
+        "duplicate",
+    ]
+    assert (seen.inserted, seen.duplicates, seen.rejected, seen.measurements) == (
+        result.inserted,
+        result.duplicates,
+        result.rejected,
+        result.measurements,
+    )
+    assert seen.read == len(items) and not seen.more
+    by_name = {m.name: m for m in seen.mapping}
+    assert {n: (m.how, m.characteristic, m.count) for n, m in by_name.items()} == {
+        "Gap": ("name", "Gap", 1),
+        "gap_mm": ("alias", "Gap", 1),
+        "Ripple": ("new", "Ripple", 1),
+        "GAP": ("case", "Gap", 1),
+    }
+    assert by_name["Gap"].characteristic_id == world.gap_id
+    assert by_name["gap_mm"].characteristic_id == world.gap_id
+    assert by_name["Ripple"].characteristic_id is None
+    assert {m.product for m in seen.mapping} == {world.product_key}
+    assert [c.name for c in seen.new_characteristics] == [
+        c.name for c in result.new_characteristics
+    ]
+    # The import applied the mapping the preview showed.
+    with uow:
+        stored = dict(
+            uow.session.execute(
+                select(Measurement.name, Measurement.characteristic_id).join(TestRun)
+            ).all()
+        )
+    assert stored["gap_mm"] == stored["GAP"] == stored["Gap"] == world.gap_id
+    assert stored["Ripple"] == result.new_characteristics[0].id
+
+
+def test_the_preview_takes_the_first_records_and_says_there_are_more(
+    uow: UnitOfWork, world: World
+) -> None:
+    items: list[Parsed] = [run(f"SN-{i}", minute=i, build=world.build) for i in range(5)]
+    before = _counts(uow)
+    seen = ingest.preview(uow, iter(items), actor=SYSTEM, limit=3)
+    assert seen.read == 3 and seen.more
+    assert [r.status for r in seen.records] == ["inserted"] * 3
+    assert _counts(uow) == before
+    with pytest.raises(InvalidInput):
+        ingest.preview(uow, items, actor=SYSTEM, limit=0)
+
+
+def test_the_preview_is_refused_to_whoever_may_not_ingest(uow: UnitOfWork, world: World) -> None:
+    with pytest.raises(Forbidden):
+        ingest.preview(uow, [run("SN-1", build=world.build)], actor=person("v", Role.VIEWER))
+
+
+def test_ingest_stream_takes_the_digest_and_format_of_an_open_stream(
+    uow: UnitOfWork, world: World
+) -> None:
+    data = (
+        b"serial,station,started_at,name,value,unit\n"
+        b"SN-1,S1,2026-03-02T08:00:00Z,Gap,0.2,mm\n"
+        b"SN-1,S1,2026-03-02T08:00:00Z,Width,4.0,mm\n"
+    )
+
+    class OneWay(io.RawIOBase):
+        """A stream that cannot be seeked, as a socket is."""
+
+        def __init__(self) -> None:
+            self.inner = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            chunk = self.inner.read(len(buffer))
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    preview = ingest.preview_stream(
+        uow, io.BytesIO(data), name="long.csv", actor=SYSTEM, target=Target(build=world.build)
+    )
+    assert preview.format == "csv" and preview.inserted == 1
+    assert {m.name: m.how for m in preview.mapping} == {"Gap": "name", "Width": "new"}
+    result = ingest.ingest_stream(
+        uow,
+        OneWay(),
+        name="long.csv",
+        actor=SYSTEM,
+        target=Target(build=world.build),  # type: ignore[arg-type]
+    )
+    assert (result.format, result.inserted, result.measurements) == ("csv", 1, 2)
+    with uow:
+        row = uow.session.get(IngestFile, result.file_id)
+        assert row is not None
+        assert row.sha256 == hashlib.sha256(data).hexdigest() and row.size == len(data)
+
+    with pytest.raises(InvalidInput, match="empty"):
+        ingest.ingest_stream(uow, io.BytesIO(b""), name="empty.csv", actor=SYSTEM)
+    with uow:
+        failed = uow.session.scalars(select(IngestFile).where(IngestFile.name == "empty.csv")).one()
+        assert failed.status == "failed" and failed.rejected == 1

@@ -3,8 +3,14 @@
 ``ingest_records(uow, items, actor=..., source_name=..., format=...)`` stores a stream of
 parsed records (``ingest.records``: test runs with their measurements and attachments, station
 passes, defects, and the parts of a file that could not be read) and answers, per record,
-``inserted``, ``duplicate`` or ``rejected`` with the reason. ``ingest_path`` does the same for
-a file, read with ``ingest.reader.read_path``.
+``inserted``, ``duplicate`` or ``rejected`` with the reason. ``ingest_stream`` does the same
+for an open byte stream (an upload, a file): its size and digest taken, its format told, read
+with ``ingest.reader.read_stream``; ``ingest_path`` opens a file and hands it to
+``ingest_stream``.
+
+``preview`` (and ``preview_stream``) answers what an import of the first records would do —
+each record's status and each measurement name's characteristic (by name, alias, case, or a new
+one) — by running the import's own batch in a transaction that is rolled back.
 
 Nothing lost, nothing twice:
 
@@ -53,12 +59,14 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from sqlalchemy import Connection, func, insert, select, text, update
 
@@ -113,7 +121,11 @@ RUNNING, DONE, FAILED = "running", "done", "failed"
 """The states of an ``ingest_files`` row."""
 
 RecordStatus = Literal["inserted", "duplicate", "rejected"]
+MatchedBy = Literal["name", "alias", "case", "new"]
+"""How a measurement name found its characteristic: its exact name, an alias of the product,
+its name whatever the case, or none (a new characteristic is made for it)."""
 
+_CHUNK = 1 << 20  # bytes read at a time to take a file's digest
 _IN_CHUNK = 900  # parameters per IN (...) list, below SQLite's historical limit
 _INGEST_LOCK = 0x70676930  # PostgreSQL advisory lock taken by each ingest batch ("pgi0")
 
@@ -174,6 +186,47 @@ class IngestResult:
     def complete(self) -> bool:
         """Every record is stored now: inserted or already present."""
         return self.rejected == 0
+
+
+@dataclass(frozen=True, slots=True)
+class NameMapping:
+    """Where a measurement name goes: the characteristic of ``product`` it matched, and how
+    (``name``, ``alias``, ``case``; ``new``: a characteristic would be made for it, not critical
+    to quality). ``count`` is the measurements with that name; ``characteristic_id`` is None for
+    a characteristic that does not exist yet."""
+
+    product: str
+    name: str
+    how: MatchedBy
+    characteristic: str
+    characteristic_id: int | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What an import of the first ``read`` items would do, worked out by the import's own code
+    in a transaction that is rolled back: nothing is stored.
+
+    ``records`` gives each item's would-be status (``inserted``, ``duplicate``, ``rejected``
+    with the reason), ``mapping`` each measurement name's characteristic; ``more`` says the
+    source holds more items than were read.
+    """
+
+    name: str
+    format: str
+    read: int
+    more: bool
+    inserted: int
+    duplicates: int
+    rejected: int
+    measurements: int
+    records: tuple[RecordResult, ...]
+    mapping: tuple[NameMapping, ...]
+
+    @property
+    def new_characteristics(self) -> tuple[NameMapping, ...]:
+        return tuple(m for m in self.mapping if m.how == "new")
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,6 +326,54 @@ def ingest_records(
     return _run(uow, state, items, batch_records, progress)
 
 
+def ingest_stream(
+    uow: UnitOfWork,
+    stream: BinaryIO,
+    *,
+    name: str,
+    actor: Principal,
+    format: str = "auto",
+    options: CsvOptions | None = None,
+    target: Target = Target(),
+    progress: Progress | None = None,
+    batch_records: int = DEFAULT_BATCH_RECORDS,
+) -> IngestResult:
+    """Store the records of an open byte stream named ``name``: its size and SHA-256 taken,
+    its format told from its name and first bytes (``format="auto"``), read with
+    ``ingest.reader.read_stream`` and stored with ``ingest_records``. A stream that cannot be
+    seeked is copied to a temporary file first.
+
+    A file that cannot be read at all (its format cannot be told, it is empty, ...) is recorded
+    as a ``failed`` file with one reject naming the reason, and its ``InvalidInput`` is raised
+    again.
+    """
+    authorize(actor, Action.INGEST, Kind.TEST_DATA)
+    from phasegate.ingest import reader
+
+    with contextlib.ExitStack() as stack:
+        source, size, digest = _measured(stream, stack)
+        try:
+            fmt = format
+            if format == "auto":
+                fmt = reader.detect_format(name, _head(source, reader.HEAD), options=options)
+            items = reader.read_stream(source, name=name, format=fmt, options=options)
+        except InvalidInput as error:
+            _record_unreadable(uow, actor, name, format, error, sha256=digest, size=size)
+            raise
+        return ingest_records(
+            uow,
+            items,
+            actor=actor,
+            source_name=name,
+            format=fmt,
+            target=target,
+            batch_records=batch_records,
+            progress=progress,
+            sha256=digest,
+            size=size,
+        )
+
+
 def ingest_path(
     uow: UnitOfWork,
     path: str | Path,
@@ -284,21 +385,19 @@ def ingest_path(
     progress: Progress | None = None,
     batch_records: int = DEFAULT_BATCH_RECORDS,
 ) -> IngestResult:
-    """Read the file at ``path`` (``ingest.reader.read_path``; ``format="auto"`` detects it)
-    and store its records with ``ingest_records``.
+    """Store the records of the file at ``path`` with ``ingest_stream``.
 
     A file that cannot be opened or read at all is recorded as a ``failed`` file with one
     reject naming the reason, and its ``InvalidInput`` is raised again.
     """
     authorize(actor, Action.INGEST, Kind.TEST_DATA)
-    from phasegate.ingest import reader
-
     file = Path(path)
     name = str(path)
     try:
-        size, digest = _size_and_digest(file)
-        fmt = reader.detect_format(file, options=options) if format == "auto" else format
-        items = reader.read_path(file, format=fmt, options=options)
+        if not file.is_file():
+            problem = "not a file" if file.exists() else "file not found"
+            raise InvalidInput(f"{file}: {problem}")
+        stream = file.open("rb")
     except InvalidInput as error:
         _record_unreadable(uow, actor, name, format, error)
         raise
@@ -307,18 +406,108 @@ def ingest_path(
         failure = InvalidInput(reason, [FieldError(name, error.strerror or str(error))])
         _record_unreadable(uow, actor, name, format, failure)
         raise failure from error
-    return ingest_records(
-        uow,
-        items,
-        actor=actor,
-        source_name=name,
-        format=fmt,
-        target=target,
-        batch_records=batch_records,
-        progress=progress,
-        sha256=digest,
-        size=size,
+    with stream:
+        return ingest_stream(
+            uow,
+            stream,
+            name=name,
+            actor=actor,
+            format=format,
+            options=options,
+            target=target,
+            progress=progress,
+            batch_records=batch_records,
+        )
+
+
+PREVIEW_RECORDS = 200
+"""Items a preview takes by default."""
+
+
+def preview(
+    uow: UnitOfWork,
+    items: Iterable[Parsed],
+    *,
+    actor: Principal,
+    target: Target = Target(),
+    limit: int = PREVIEW_RECORDS,
+    source_name: str = "preview",
+    format: str = "",
+) -> Preview:
+    """What ``ingest_records`` would do with the first ``limit`` of ``items``, and where each
+    measurement name would go.
+
+    The items go through the import's own batch — the checks, the build, the unit by serial,
+    the station, the duplicates by source id, the characteristic of each name (exact name, then
+    alias, then whatever the case; a new one for a name none has), the limits — in one write
+    transaction that is rolled back: nothing is stored, no file is recorded, no reject is kept,
+    nothing is audited. An ``InvalidInput`` raised while reading the items (the file cannot be
+    read) is raised as it is.
+    """
+    authorize(actor, Action.INGEST, Kind.TEST_DATA)
+    if limit < 1:
+        raise invalid("limit", f"must be at least 1, not {limit}")
+    stream = iter(items)
+    try:
+        chunk = list(itertools.islice(stream, limit + 1))
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    more = len(chunk) > limit
+    chunk = chunk[:limit]
+    mapping = _Mapping()
+    with uow.write():
+        try:
+            conn = uow.session.connection()
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
+            file_id = _file_row(uow, actor, source_name, format, "", None).id
+            state = _State(actor, file_id, source_name, format, target)
+            batch = _Batch(state, chunk, mapping)
+            batch.store(uow)
+        finally:
+            uow.session.rollback()
+    return Preview(
+        name=source_name,
+        format=format,
+        read=len(chunk),
+        more=more,
+        inserted=batch.inserted,
+        duplicates=batch.duplicates,
+        rejected=batch.rejected,
+        measurements=batch.measurements,
+        records=tuple(batch.results()),
+        mapping=mapping.result(),
     )
+
+
+def preview_stream(
+    uow: UnitOfWork,
+    stream: BinaryIO,
+    *,
+    name: str,
+    actor: Principal,
+    format: str = "auto",
+    options: CsvOptions | None = None,
+    target: Target = Target(),
+    limit: int = PREVIEW_RECORDS,
+) -> Preview:
+    """``preview`` of the first records of an open byte stream, its format told as
+    ``ingest_stream`` tells it. A file that cannot be read raises ``InvalidInput``; unlike an
+    import, nothing records it."""
+    authorize(actor, Action.INGEST, Kind.TEST_DATA)
+    from phasegate.ingest import reader
+
+    with contextlib.ExitStack() as stack:
+        source = stream if _seekable(stream) else _spooled(stream, stack)[0]
+        fmt = format
+        if format == "auto":
+            fmt = reader.detect_format(name, _head(source, reader.HEAD), options=options)
+        items = reader.read_stream(source, name=name, format=fmt, options=options)
+        return preview(
+            uow, items, actor=actor, target=target, limit=limit, source_name=name, format=fmt
+        )
 
 
 def list_files(
@@ -389,44 +578,90 @@ def _files_in_scope(stmt: Any, actor: Principal) -> Any:
 # The file row
 
 
-def _size_and_digest(path: Path) -> tuple[int, str]:
+def _seekable(stream: BinaryIO) -> bool:
+    try:
+        return stream.seekable()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _spooled(stream: BinaryIO, stack: contextlib.ExitStack) -> tuple[BinaryIO, int, str]:
+    """The stream copied to a temporary file (closed with ``stack``), its size and digest."""
+    copy: BinaryIO = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
     digest = hashlib.sha256()
     size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
+    while chunk := stream.read(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+        copy.write(chunk)
+    copy.seek(0)
+    return copy, size, digest.hexdigest()
+
+
+def _measured(stream: BinaryIO, stack: contextlib.ExitStack) -> tuple[BinaryIO, int, str]:
+    """The stream to read from where it stands, with the size and SHA-256 of what it holds."""
+    if not _seekable(stream):
+        return _spooled(stream, stack)
+    start = stream.tell()
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    stream.seek(start)
+    return stream, size, digest.hexdigest()
+
+
+def _head(stream: BinaryIO, length: int) -> bytes:
+    """The first ``length`` bytes of a seekable stream, leaving it where it stood."""
+    start = stream.tell()
+    head = stream.read(length)
+    stream.seek(start)
+    return head
+
+
+def _file_row(
+    uow: UnitOfWork, actor: Principal, name: str, fmt: str, sha256: str, size: int | None
+) -> IngestFile:
+    row = IngestFile(
+        name=_cut(name, 500),
+        format=_cut(fmt, 40),
+        sha256=sha256,
+        size=size,
+        actor=_cut(actor.name, 120),
+        partner_id=actor.partner_id if actor.scoped else None,
+        started_at=_now(),
+        inserted=0,
+        duplicates=0,
+        rejected=0,
+        status=RUNNING,
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    return row
 
 
 def _open_file(
     uow: UnitOfWork, actor: Principal, name: str, fmt: str, sha256: str, size: int | None
 ) -> int:
     with uow.write():
-        row = IngestFile(
-            name=_cut(name, 500),
-            format=_cut(fmt, 40),
-            sha256=sha256,
-            size=size,
-            actor=_cut(actor.name, 120),
-            partner_id=actor.partner_id if actor.scoped else None,
-            started_at=_now(),
-            inserted=0,
-            duplicates=0,
-            rejected=0,
-            status=RUNNING,
-        )
-        uow.session.add(row)
-        uow.session.flush()
+        row = _file_row(uow, actor, name, fmt, sha256, size)
         uow.commit()
         return row.id
 
 
 def _record_unreadable(
-    uow: UnitOfWork, actor: Principal, name: str, fmt: str, error: InvalidInput
+    uow: UnitOfWork,
+    actor: Principal,
+    name: str,
+    fmt: str,
+    error: InvalidInput,
+    *,
+    sha256: str = "",
+    size: int | None = None,
 ) -> None:
-    """A file that could not be opened: a failed file row with one reject, audited."""
-    file_id = _open_file(uow, actor, name, fmt, "", None)
+    """A file that could not be opened or read: a failed file row with one reject, audited."""
+    file_id = _open_file(uow, actor, name, fmt, sha256, size)
     state = _State(actor, file_id, name, fmt, Target())
     _fail(uow, state, error)
 
@@ -455,6 +690,7 @@ class _Build:
 @dataclass(frozen=True, slots=True)
 class _Limits:
     id: int
+    name: str
     unit: str
     lsl: float | None
     usl: float | None
@@ -474,6 +710,14 @@ class _Characteristics:
             return found
         same = self.folded.get(name.lower(), {})
         return next(iter(same.values())) if len(same) == 1 else None
+
+    def how(self, name: str) -> MatchedBy:
+        """How ``find`` matches ``name``: the one rule, told (``new`` when it matches none)."""
+        if name in self.exact:
+            return "name"
+        if name.lower() in self.aliases:
+            return "alias"
+        return "case" if self.find(name) is not None else "new"
 
     def add(self, name: str, limits: _Limits) -> None:
         self.exact[name] = limits
@@ -709,8 +953,11 @@ class _Placed:
 class _Batch:
     """One batch of items: sorted into rejects, duplicates and records to insert, then stored."""
 
-    def __init__(self, state: _State, items: Sequence[Parsed]) -> None:
+    def __init__(
+        self, state: _State, items: Sequence[Parsed], mapping: _Mapping | None = None
+    ) -> None:
         self.state = state
+        self.mapping = mapping
         self.items = items
         self.status: list[RecordResult | None] = [None] * len(items)
         self.rejects: list[dict[str, Any]] = []
@@ -904,7 +1151,7 @@ class _Batch:
         runs = [p for p in self.placed if isinstance(p.record, TestRunIn)]
         passes = [p for p in self.placed if isinstance(p.record, StationPassIn)]
         defects = [p for p in self.placed if isinstance(p.record, DefectIn)]
-        new = _new_characteristics(uow, self.state, runs)
+        new = _new_characteristics(uow, self.state, runs, self.mapping)
         run_ids = bulk.insert_test_runs(conn, [_run_row(p) for p in runs])
         rows, attachments = self._measurement_rows(runs, run_ids)
         bulk.insert_measurements(conn, rows, build_of_unit=build_of_unit)
@@ -1160,6 +1407,33 @@ def _run_extra(run: TestRunIn) -> dict[str, Any] | None:
 
 
 # --------------------------------------------------------------------------------------------
+# How measurement names map onto characteristics
+
+
+@dataclass(slots=True)
+class _Mapping:
+    """Per (product key, measurement name): how it matched, the characteristic, how often."""
+
+    entries: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+
+    def see(self, product: str, chars: _Characteristics, name: str) -> None:
+        entry = self.entries.get((product, name))
+        if entry is None:
+            how = chars.how(name)
+            found = chars.find(name)
+            target = found.name if found is not None else name
+            ident = found.id if found is not None and found.id and how != "new" else None
+            entry = self.entries[(product, name)] = [how, target, ident, 0]
+        entry[3] += 1
+
+    def result(self) -> tuple[NameMapping, ...]:
+        return tuple(
+            NameMapping(product, name, how, target, ident, count)
+            for (product, name), (how, target, ident, count) in self.entries.items()
+        )
+
+
+# --------------------------------------------------------------------------------------------
 # Looking names up (cached for the call)
 
 
@@ -1297,7 +1571,7 @@ def _characteristics(uow: UnitOfWork, state: _State, product_id: int) -> _Charac
             ).where(Characteristic.product_id == product_id)
         )
         for ident, name, unit, lsl, usl in rows:
-            limits = _Limits(ident, unit, lsl, usl)
+            limits = _Limits(ident, name, unit, lsl, usl)
             by_id[ident] = limits
             chars.add(name, limits)
         aliases = uow.session.execute(
@@ -1311,15 +1585,18 @@ def _characteristics(uow: UnitOfWork, state: _State, product_id: int) -> _Charac
 
 
 def _new_characteristics(
-    uow: UnitOfWork, state: _State, runs: Sequence[_Placed]
+    uow: UnitOfWork, state: _State, runs: Sequence[_Placed], mapping: _Mapping | None = None
 ) -> list[NewCharacteristic]:
-    """Create a characteristic for every measurement name of ``runs`` no characteristic has."""
+    """Create a characteristic for every measurement name of ``runs`` no characteristic has;
+    with ``mapping``, note there how each name finds its characteristic."""
     created: list[tuple[_Build, Characteristic]] = []
     for placed in runs:
         run = placed.record
         assert isinstance(run, TestRunIn)
         chars = _characteristics(uow, state, placed.build.product_id)
         for m in run.measurements:
+            if mapping is not None:
+                mapping.see(placed.build.product_key, chars, m.name)
             if chars.find(m.name) is not None:
                 continue
             char = Characteristic(
@@ -1333,7 +1610,7 @@ def _new_characteristics(
             )
             uow.session.add(char)
             # A placeholder until the flush gives the id: later runs of the batch find it.
-            chars.add(m.name, _Limits(0, m.unit, m.lsl, m.usl))
+            chars.add(m.name, _Limits(0, m.name, m.unit, m.lsl, m.usl))
             created.append((placed.build, char))
     if not created:
         return []
@@ -1341,7 +1618,7 @@ def _new_characteristics(
     new = []
     for build, char in created:
         state.characteristics[build.product_id].add(
-            char.name, _Limits(char.id, char.unit, char.lsl, char.usl)
+            char.name, _Limits(char.id, char.name, char.unit, char.lsl, char.usl)
         )
         new.append(NewCharacteristic(product=build.product_key, name=char.name, id=char.id))
     return new
