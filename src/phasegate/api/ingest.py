@@ -11,15 +11,16 @@ unusable, or every record was rejected: ``fields`` names each).
 
 ``POST /ingest/files`` takes a file as ``multipart/form-data`` (``file``, and ``format``,
 ``product``, ``build``), streamed to a temporary file as it arrives (``api/limits.py`` bounds it
-by ``Settings.max_upload_bytes``), and answers the file's counts and its first rejects. The
+by ``Settings.max_upload_bytes``), stores it with ``services.ingest.ingest_stream`` and answers
+the file's counts and its first rejects. ``POST /ingest/preview`` takes the same form and
+answers what the import of the file's first records would do (``services.ingest.preview``):
+each record's status and each measurement name's characteristic; nothing is stored. The
 history is ``GET /ingest/files``; a file's rejects ``GET /ingest/files/{id}/rejects``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from email.message import Message as MediaType
@@ -59,7 +60,6 @@ MAX_SHOWN_REJECTS = 100
 UPLOAD_FORMATS = ("auto", *reader.FORMATS)
 UPLOAD_FIELDS = ("file", "format", "product", "build", "delimiter", "column")
 MAX_COLUMNS = 100  # column mappings of one upload
-UPLOAD_CHUNK = 1 << 20
 MAX_KEY = 200  # the schema's longest product key or build code
 
 INGEST = {PERMISSION_KEY: permission(Action.INGEST, Kind.TEST_DATA)}
@@ -119,6 +119,44 @@ class FileIngestOut(BaseModel):
     rejects: list[RejectShownOut] = Field(
         description=f"The first {MAX_SHOWN_REJECTS} rejected records, in file order."
     )
+
+
+class PreviewRecordOut(BaseModel):
+    where: str = Field(description="file:line or file#/json/pointer.")
+    kind: str = Field(description="test_run, station_pass, defect, or unreadable.")
+    status: Literal["inserted", "duplicate", "rejected"] = Field(
+        description="What the import would do with it."
+    )
+    source_id: str | None
+    reason: str = Field("", description="Why it would be rejected; empty otherwise.")
+
+
+class NameMappingOut(BaseModel):
+    product: str = Field(description="The product's key.")
+    name: str = Field(description="The measurement name as the file writes it.")
+    how: Literal["name", "alias", "case", "new"] = Field(
+        description="name: a characteristic has this exact name; alias: an alias of the "
+        "product; case: a characteristic's name whatever the case; new: a characteristic "
+        "(not critical to quality) would be made for it."
+    )
+    characteristic: str = Field(description="The characteristic's name.")
+    characteristic_id: int | None = Field(description="Null for a new characteristic.")
+    count: int = Field(description="Measurements with this name in the records previewed.")
+
+
+class PreviewOut(BaseModel):
+    """What an import of the file's first records would do; nothing is stored."""
+
+    name: str
+    format: str
+    read: int = Field(description="Records read (at most the preview's limit).")
+    more: bool = Field(description="The file holds more records than were read.")
+    inserted: int
+    duplicates: int = Field(description="Records stored already.")
+    rejected: int
+    measurements: int = Field(description="Measurements of the records that would be inserted.")
+    records: list[PreviewRecordOut]
+    mapping: list[NameMappingOut]
 
 
 class IngestFileOut(Output):
@@ -523,36 +561,23 @@ def _csv_options(form: FormData) -> CsvOptions | None:
     return CsvOptions(columns=columns, delimiter=sep)
 
 
-def _size_and_digest(stream: BinaryIO) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
+def _size(stream: BinaryIO) -> int:
+    stream.seek(0, 2)
+    size = stream.tell()
     stream.seek(0)
-    while chunk := stream.read(UPLOAD_CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    stream.seek(0)
-    return size, digest.hexdigest()
+    return size
 
 
 def _ingest_upload(uow: UnitOfWork, actor: Any, upload: _Upload) -> FileIngestOut:
-    size, digest = _size_and_digest(upload.file)
-    fmt = upload.format
-    if fmt == "auto":
-        head = upload.file.read(reader.HEAD)
-        upload.file.seek(0)
-        # When the format cannot be told, reading with "auto" raises the same error, which the
-        # service records as the file's failure.
-        with contextlib.suppress(InvalidInput):
-            fmt = reader.detect_format(upload.name, head, options=upload.options)
-    result = ingest.ingest_records(
+    size = _size(upload.file)
+    result = ingest.ingest_stream(
         uow,
-        reader.read_stream(upload.file, name=upload.name, format=fmt, options=upload.options),
+        upload.file,
+        name=upload.name,
         actor=actor,
-        source_name=upload.name,
-        format=fmt,
+        format=upload.format,
+        options=upload.options,
         target=upload.target,
-        sha256=digest,
-        size=size,
     )
     rejects = [(r.where, r.reason) for r in result.records if r.status == "rejected"]
     if result.inserted + result.duplicates == 0:
@@ -596,6 +621,69 @@ async def upload_ingest_file(request: Request, uow: Uow, actor: Acting) -> Any:
     try:
         upload = _upload(form)
         return await run_in_threadpool(_ingest_upload, uow, actor, upload)
+    finally:
+        await form.close()
+
+
+def _preview_upload(uow: UnitOfWork, actor: Any, upload: _Upload) -> PreviewOut:
+    seen = ingest.preview_stream(
+        uow,
+        upload.file,
+        name=upload.name,
+        actor=actor,
+        format=upload.format,
+        options=upload.options,
+        target=upload.target,
+    )
+    return PreviewOut(
+        name=seen.name,
+        format=seen.format,
+        read=seen.read,
+        more=seen.more,
+        inserted=seen.inserted,
+        duplicates=seen.duplicates,
+        rejected=seen.rejected,
+        measurements=seen.measurements,
+        records=[
+            PreviewRecordOut(
+                where=r.where, kind=r.kind, status=r.status, source_id=r.source_id, reason=r.reason
+            )
+            for r in seen.records
+        ],
+        mapping=[
+            NameMappingOut(
+                product=m.product,
+                name=m.name,
+                how=m.how,
+                characteristic=m.characteristic,
+                characteristic_id=m.characteristic_id,
+                count=m.count,
+            )
+            for m in seen.mapping
+        ],
+    )
+
+
+@router.post(
+    "/ingest/preview",
+    response_model=PreviewOut,
+    summary="Preview the import of a file",
+    description="The same `multipart/form-data` as `POST /ingest/files`. The first "
+    f"{ingest.PREVIEW_RECORDS} records of the file go through the import's own checks and "
+    "look-ups in a transaction that is rolled back: the answer says what the import would do "
+    "with each (inserted, duplicate, rejected with the reason) and where each measurement "
+    "name would go (a characteristic by its name, an alias, its name whatever the case, or a "
+    "new one). Nothing is stored and nothing enters the ingest history. 422 when the file "
+    "cannot be read.",
+    operation_id="preview_ingest_file",
+    responses=INGEST_ERRORS,
+    openapi_extra={**INGEST, "requestBody": UPLOAD_BODY},
+)
+async def preview_ingest_file(request: Request, uow: Uow, actor: Acting) -> Any:
+    form = await _form(request)
+    try:
+        upload = _upload(form)
+        return await run_in_threadpool(_preview_upload, uow, actor, upload)
     finally:
         await form.close()
 

