@@ -3,11 +3,15 @@
 ``GET /ingest`` is the import page: files dropped on it or chosen, with their format (told from
 the name and the first bytes unless given), the product and build for records that name none,
 and for CSV the delimiter and the column names. ``POST /ingest/preview`` reads the first records
-of each file and shows what the parser made of them; ``POST /ingest`` stores them
-(``services.ingest.ingest_records``) and shows each file's result: inserted, already present,
-rejected, with each reject's place and reason. The form is a plain ``multipart/form-data`` form
-(the CSRF token its first field) that works without script; ``static/js/ingest.js`` adds
-dropping files and sends it with HTMX, showing the upload's progress.
+of each file and shows what the parser made of them and what the import would do with them
+(``services.ingest.preview``, the import's own code in a transaction rolled back): which
+characteristic each measurement name goes to and how (its name, an alias, its name whatever the
+case, or a new one), which records would be inserted, already present or rejected and why.
+``POST /ingest`` stores them (``services.ingest.ingest_stream``) and shows each file's result:
+inserted, already present, rejected, with each reject's place and reason. The form is a plain
+``multipart/form-data`` form (the CSRF token its first field) that works without script;
+``static/js/ingest.js`` adds dropping files and sends it with HTMX, showing the upload's
+progress.
 
 An upload streams into temporary files as it arrives (``web/security.py`` bounds it by
 ``Settings.max_upload_bytes`` and checks its CSRF token), and each file is read from there in
@@ -21,7 +25,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
@@ -92,7 +95,6 @@ SHOWN_REJECTS = 100
 """Rejects an import's result lists per file; the file's page lists them all."""
 FILES_PER_PAGE = 25
 REJECTS_PER_PAGE = 50
-CHUNK = 1 << 20
 
 
 def size_text(size: int | None) -> str:
@@ -231,44 +233,24 @@ class FileResult:
         return r is not None and r.total > 0 and r.duplicates == r.total
 
 
-def _size_and_digest(stream: BinaryIO) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
+def _size(stream: BinaryIO) -> int:
+    stream.seek(0, 2)
+    size = stream.tell()
     stream.seek(0)
-    while chunk := stream.read(CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    stream.seek(0)
-    return size, digest.hexdigest()
-
-
-def _format_of(upload: Upload, choices: Choices) -> str:
-    """The format given, else the one told from the file; ``auto`` when it cannot be told
-    (reading it then fails with the reason, and the service records the failure)."""
-    if choices.format != "auto":
-        return choices.format
-    head = upload.file.read(reader.HEAD)
-    upload.file.seek(0)
-    try:
-        return reader.detect_format(upload.name, head, options=choices.options())
-    except InvalidInput:
-        return "auto"
+    return size
 
 
 def _import(uow: UnitOfWork, who: Principal, upload: Upload, choices: Choices) -> FileResult:
-    size, digest = _size_and_digest(upload.file)
-    fmt = _format_of(upload, choices)
-    options = choices.options()
+    size = _size(upload.file)
     try:
-        result = ingest.ingest_records(
+        result = ingest.ingest_stream(
             uow,
-            reader.read_stream(upload.file, name=upload.name, format=fmt, options=options),
+            upload.file,
+            name=upload.name,
             actor=who,
-            source_name=upload.name,
-            format=fmt,
+            format=choices.format,
+            options=choices.options(),
             target=choices.target,
-            sha256=digest,
-            size=size,
         )
     except InvalidInput as error:
         return FileResult(upload.name, size, None, error.message)
@@ -319,6 +301,14 @@ class Preview:
     more: bool  # the file holds more than were read
     error: str = ""
     kinds: Mapping[str, int] = field(default_factory=dict)
+    would: ingest.Preview | None = None  # what the import would do with the records read
+
+    @property
+    def would_reject(self) -> tuple[ingest.RecordResult, ...]:
+        if self.would is None:
+            return ()
+        found = (r for r in self.would.records if r.status == "rejected")
+        return tuple(islice(found, SHOWN_REJECTS))
 
 
 def _columns(upload: Upload, fmt: str, options: CsvOptions) -> tuple[str, ...]:
@@ -389,10 +379,8 @@ def _read_some(upload: Upload, fmt: str, options: CsvOptions) -> tuple[list[Pars
     return items[:PREVIEW_ITEMS], len(items) > PREVIEW_ITEMS
 
 
-def _preview(upload: Upload, choices: Choices) -> Preview:
-    upload.file.seek(0, 2)
-    size = upload.file.tell()
-    upload.file.seek(0)
+def _preview(uow: UnitOfWork, who: Principal, upload: Upload, choices: Choices) -> Preview:
+    size = _size(upload.file)
     options = choices.options()
     fmt = choices.format
     try:
@@ -402,6 +390,17 @@ def _preview(upload: Upload, choices: Choices) -> Preview:
             fmt = reader.detect_format(upload.name, head, options=options)
         columns = _columns(upload, fmt, options)
         items, more = _read_some(upload, fmt, options)
+        upload.file.seek(0)
+        would = ingest.preview_stream(
+            uow,
+            upload.file,
+            name=upload.name,
+            actor=who,
+            format=fmt,
+            options=options,
+            target=choices.target,
+            limit=PREVIEW_ITEMS,
+        )
     except InvalidInput as error:
         return Preview(
             name=upload.name,
@@ -435,6 +434,7 @@ def _preview(upload: Upload, choices: Choices) -> Preview:
         read=len(items),
         more=more,
         kinds=kinds,
+        would=would,
     )
 
 
@@ -505,12 +505,14 @@ async def import_files(request: Request) -> Response:
 
 @router.post("/ingest/preview", name="ingest_preview", openapi_extra=INGEST)
 async def preview_files(request: Request) -> Response:
+    who = actor(request)
     submitted = await _submitted(request)
     if isinstance(submitted, Response):
         return submitted
     form, choices, uploads = submitted
+    uow = page_uow(request)
     try:
-        previews = [await run_in_threadpool(_preview, u, choices) for u in uploads]
+        previews = [await run_in_threadpool(_preview, uow, who, u, choices) for u in uploads]
     finally:
         await form.close()
     return _page(request, choices, previews=previews)

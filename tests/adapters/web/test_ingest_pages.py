@@ -524,3 +524,60 @@ def test_a_browser_uploads_a_file_and_sees_its_result(
         tab.screenshot(path=str(artifacts / "unit-genealogy.png"), full_page=True)
         assert tab.evaluate("window.__csp") == []
         assert tab.problems == []
+
+
+PREVIEWED_CSV = """serial,station,started_at,ended_at,name,value,unit,lsl,usl
+TRK-0901,FCT,2026-05-06T08:00:00Z,2026-05-06T08:01:00Z,vbat,3.31,V,3.0,3.6
+TRK-0901,FCT,2026-05-06T08:00:00Z,2026-05-06T08:01:00Z,vbat_volts,3.30,V,3.0,3.6
+TRK-0901,FCT,2026-05-06T08:00:00Z,2026-05-06T08:01:00Z,hum_level_pct,41,%,,
+TRK-0902,Nowhere,2026-05-06T08:02:00Z,2026-05-06T08:03:00Z,vbat,3.2,V,3.0,3.6
+"""
+
+
+def _mapping(card: str) -> dict[str, str]:
+    return dict(re.findall(r'data-mapping="([^"]+)" data-how="([^"]+)"', card))
+
+
+def test_the_preview_shows_the_mapping_and_what_the_import_then_does(
+    ingest_site: IngestSite,
+) -> None:
+    with ingest_site.uow_factory() as uow:
+        from phasegate.store.models import Characteristic, Product
+
+        trk = uow.session.scalars(select(Product.id).where(Product.key == "TRK")).one()
+        vbat = uow.session.scalars(
+            select(Characteristic.id).where(
+                Characteristic.product_id == trk, Characteristic.name == "vbat"
+            )
+        ).one()
+    crud.create(
+        ingest_site.uow_factory(),
+        ingest.ALIASES,
+        {"product_id": trk, "alias": "vbat_volts", "characteristic_id": vbat},
+        actor=SYSTEM,
+    )
+    client = _client(ingest_site)
+    before = _file_count(ingest_site)
+    data = PREVIEWED_CSV.encode()
+    answer = _upload(client, [("mapped.csv", data)], path="/ingest/preview", build="TRK-P1")
+    assert answer.status_code == 200, answer.text[:300]
+    card = answer.text.split('data-preview-file="mapped.csv"', 1)[1].split("</section>", 1)[0]
+    assert _mapping(card) == {"vbat": "name", "vbat_volts": "alias", "hum_level_pct": "new"}
+    mapping = _text(card.split('data-table="preview-mapping"', 1)[1].split("</table>")[0])
+    assert "vbat_volts TRK vbat an alias" in mapping and "new, not CTQ" in mapping
+    would = (_kpi(card, "would-insert"), _kpi(card, "would-duplicate"), _kpi(card, "would-reject"))
+    assert would == ("1", "0", "1")
+    rejects = _text(card.split('data-table="preview-would-reject"', 1)[1].split("</table>")[0])
+    assert "mapped.csv:5" in rejects and "Nowhere" in rejects and "is not a station" in rejects
+    assert _file_count(ingest_site) == before
+
+    done = _upload(client, [("mapped.csv", data)], build="TRK-P1")
+    result = _result_card(done.text, "mapped.csv")
+    stored = (_kpi(result, "inserted"), _kpi(result, "duplicates"), _kpi(result, "rejected"))
+    assert stored == would
+    assert 'data-new-characteristic="hum_level_pct"' in result
+    assert _file_count(ingest_site) == before + 1
+
+    again = _upload(client, [("mapped.csv", data)], path="/ingest/preview", build="TRK-P1")
+    card = again.text.split('data-preview-file="mapped.csv"', 1)[1].split("</section>", 1)[0]
+    assert _kpi(card, "would-duplicate") == "1" and _mapping(card) == {}
