@@ -35,7 +35,7 @@ from phasegate.domain.errors import FieldError, InvalidInput
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 TOO_LARGE = 413
 UNSUPPORTED_MEDIA_TYPE = 415
-UPLOAD_PATHS = frozenset({"/ingest/files"})
+UPLOAD_PATHS = frozenset({"/ingest/files", "/ingest/preview"})
 """The API paths (below ``/api/v1``) whose POST is a file upload, with its own rules."""
 
 

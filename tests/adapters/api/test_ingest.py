@@ -18,7 +18,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from phasegate.api import limits
 from phasegate.app import create_app
 from phasegate.config import Settings
 from phasegate.domain.policy import Role, Scope
@@ -592,13 +591,6 @@ def test_a_nul_in_an_uploaded_file_is_that_records_reject(client: TestClient, wo
 
 # --- the preview ------------------------------------------------------------------------------
 
-# The preview is a multipart upload like ``/ingest/files``: the request-body check must let it
-# through unread (``api.limits.UPLOAD_PATHS``).
-needs_upload_path = pytest.mark.skipif(
-    "/ingest/preview" not in limits.UPLOAD_PATHS,
-    reason="api.limits.UPLOAD_PATHS does not list /ingest/preview: its multipart body is refused",
-)
-
 
 def _stored(client: TestClient) -> dict[str, int]:
     from phasegate.store.models import (
@@ -615,7 +607,6 @@ def _stored(client: TestClient) -> dict[str, int]:
     }
 
 
-@needs_upload_path
 def test_the_preview_answers_what_the_upload_then_does(client: TestClient, world: World) -> None:
     gap = client.get("/characteristics", params={"product": world.product, "q": "Gap"}).json()
     gap_id = gap["items"][0]["id"]
@@ -653,7 +644,6 @@ def test_the_preview_answers_what_the_upload_then_does(client: TestClient, world
     assert {m["name"]: m["how"] for m in again["mapping"]} == {}
 
 
-@needs_upload_path
 def test_the_preview_of_an_unreadable_file_is_422_and_records_nothing(
     client: TestClient, world: World
 ) -> None:

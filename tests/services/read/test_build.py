@@ -140,6 +140,7 @@ def test_build_units_filters_and_pages(uow: UnitOfWork, engine: Engine) -> None:
             insert(StationPass),
             [
                 {
+                    "source_id": "pass-1",
                     "unit_id": units[0].id,
                     "station_id": s1,
                     "started_at": T0,
@@ -148,6 +149,7 @@ def test_build_units_filters_and_pages(uow: UnitOfWork, engine: Engine) -> None:
                     "attempt": 1,
                 },
                 {
+                    "source_id": "pass-2",
                     "unit_id": units[0].id,
                     "station_id": s2,
                     "started_at": T0 + dt.timedelta(minutes=5),
