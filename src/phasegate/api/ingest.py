@@ -617,12 +617,7 @@ def _ingest_upload(uow: UnitOfWork, actor: Any, upload: _Upload) -> FileIngestOu
     openapi_extra={**INGEST, "requestBody": UPLOAD_BODY},
 )
 async def upload_ingest_file(request: Request, uow: Uow, actor: Acting) -> Any:
-    form = await _form(request)
-    try:
-        upload = _upload(form)
-        return await run_in_threadpool(_ingest_upload, uow, actor, upload)
-    finally:
-        await form.close()
+    return await _with_upload(request, uow, actor, _ingest_upload)
 
 
 def _preview_upload(uow: UnitOfWork, actor: Any, upload: _Upload) -> PreviewOut:
@@ -635,33 +630,19 @@ def _preview_upload(uow: UnitOfWork, actor: Any, upload: _Upload) -> PreviewOut:
         options=upload.options,
         target=upload.target,
     )
-    return PreviewOut(
-        name=seen.name,
-        format=seen.format,
-        read=seen.read,
-        more=seen.more,
-        inserted=seen.inserted,
-        duplicates=seen.duplicates,
-        rejected=seen.rejected,
-        measurements=seen.measurements,
-        records=[
-            PreviewRecordOut(
-                where=r.where, kind=r.kind, status=r.status, source_id=r.source_id, reason=r.reason
-            )
-            for r in seen.records
-        ],
-        mapping=[
-            NameMappingOut(
-                product=m.product,
-                name=m.name,
-                how=m.how,
-                characteristic=m.characteristic,
-                characteristic_id=m.characteristic_id,
-                count=m.count,
-            )
-            for m in seen.mapping
-        ],
-    )
+    return PreviewOut.model_validate(seen, from_attributes=True)
+
+
+async def _with_upload(
+    request: Request, uow: UnitOfWork, actor: Any, run: Callable[..., Any]
+) -> Any:
+    """Read the multipart form, run ``run(uow, actor, upload)`` off the event loop, and close
+    the form (its temporary file) whatever happens."""
+    form = await _form(request)
+    try:
+        return await run_in_threadpool(run, uow, actor, _upload(form))
+    finally:
+        await form.close()
 
 
 @router.post(
@@ -680,12 +661,7 @@ def _preview_upload(uow: UnitOfWork, actor: Any, upload: _Upload) -> PreviewOut:
     openapi_extra={**INGEST, "requestBody": UPLOAD_BODY},
 )
 async def preview_ingest_file(request: Request, uow: Uow, actor: Acting) -> Any:
-    form = await _form(request)
-    try:
-        upload = _upload(form)
-        return await run_in_threadpool(_preview_upload, uow, actor, upload)
-    finally:
-        await form.close()
+    return await _with_upload(request, uow, actor, _preview_upload)
 
 
 # --- the history ------------------------------------------------------------------------------

@@ -348,15 +348,11 @@ def ingest_stream(
     again.
     """
     authorize(actor, Action.INGEST, Kind.TEST_DATA)
-    from phasegate.ingest import reader
 
     with contextlib.ExitStack() as stack:
         source, size, digest = _measured(stream, stack)
         try:
-            fmt = format
-            if format == "auto":
-                fmt = reader.detect_format(name, _head(source, reader.HEAD), options=options)
-            items = reader.read_stream(source, name=name, format=fmt, options=options)
+            fmt, items = _read(source, name, format, options)
         except InvalidInput as error:
             _record_unreadable(uow, actor, name, format, error, sha256=digest, size=size)
             raise
@@ -372,6 +368,19 @@ def ingest_stream(
             sha256=digest,
             size=size,
         )
+
+
+def _read(
+    source: BinaryIO, name: str, format: str, options: CsvOptions | None
+) -> tuple[str, Iterator[Parsed]]:
+    """The format of a seekable ``source`` (told from its name and first bytes for ``auto``)
+    and the stream of its records; ``InvalidInput`` when it cannot be told."""
+    from phasegate.ingest import reader
+
+    fmt = format
+    if format == "auto":
+        fmt = reader.detect_format(name, _head(source, reader.HEAD), options=options)
+    return fmt, reader.read_stream(source, name=name, format=fmt, options=options)
 
 
 def ingest_path(
@@ -497,14 +506,10 @@ def preview_stream(
     ``ingest_stream`` tells it. A file that cannot be read raises ``InvalidInput``; unlike an
     import, nothing records it."""
     authorize(actor, Action.INGEST, Kind.TEST_DATA)
-    from phasegate.ingest import reader
 
     with contextlib.ExitStack() as stack:
         source = stream if _seekable(stream) else _spooled(stream, stack)[0]
-        fmt = format
-        if format == "auto":
-            fmt = reader.detect_format(name, _head(source, reader.HEAD), options=options)
-        items = reader.read_stream(source, name=name, format=fmt, options=options)
+        fmt, items = _read(source, name, format, options)
         return preview(
             uow, items, actor=actor, target=target, limit=limit, source_name=name, format=fmt
         )

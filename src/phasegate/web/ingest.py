@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import PurePosixPath
@@ -488,8 +488,12 @@ async def _submitted(request: Request) -> tuple[FormData, Choices, list[Upload]]
     return form, choices, uploads
 
 
-@router.post("/ingest", name="ingest_files", openapi_extra=INGEST)
-async def import_files(request: Request) -> Response:
+async def _each_upload(
+    request: Request, run: Callable[..., Any]
+) -> tuple[Choices, list[Any]] | Response:
+    """Run ``run(uow, user, upload, choices)`` off the event loop for each uploaded file and
+    close the form (its temporary files) whatever happens; the page to show instead when the
+    form is unusable."""
     who = actor(request)
     submitted = await _submitted(request)
     if isinstance(submitted, Response):
@@ -497,24 +501,27 @@ async def import_files(request: Request) -> Response:
     form, choices, uploads = submitted
     uow = page_uow(request)
     try:
-        results = [await run_in_threadpool(_import, uow, who, u, choices) for u in uploads]
+        answers = [await run_in_threadpool(run, uow, who, u, choices) for u in uploads]
     finally:
         await form.close()
+    return choices, answers
+
+
+@router.post("/ingest", name="ingest_files", openapi_extra=INGEST)
+async def import_files(request: Request) -> Response:
+    done = await _each_upload(request, _import)
+    if isinstance(done, Response):
+        return done
+    choices, results = done
     return _page(request, choices, results=results)
 
 
 @router.post("/ingest/preview", name="ingest_preview", openapi_extra=INGEST)
 async def preview_files(request: Request) -> Response:
-    who = actor(request)
-    submitted = await _submitted(request)
-    if isinstance(submitted, Response):
-        return submitted
-    form, choices, uploads = submitted
-    uow = page_uow(request)
-    try:
-        previews = [await run_in_threadpool(_preview, uow, who, u, choices) for u in uploads]
-    finally:
-        await form.close()
+    done = await _each_upload(request, _preview)
+    if isinstance(done, Response):
+        return done
+    choices, previews = done
     return _page(request, choices, previews=previews)
 
 
