@@ -180,7 +180,7 @@ def _insert_everything(engine: Engine, ctx: dict[str, Any], n: int, tag: str, se
 
 def _expected_characteristic_stats(engine: Engine) -> dict[tuple[int, int], dict[str, Any]]:
     acc: dict[tuple[int, int], dict[str, Any]] = defaultdict(
-        lambda: {"values": [], "failed": 0, "below": 0, "above": 0}
+        lambda: {"values": [], "passed": 0, "failed": 0, "below": 0, "above": 0}
     )
     with UnitOfWork.for_engine(engine) as uow:
         rows = uow.session.execute(
@@ -190,6 +190,7 @@ def _expected_characteristic_stats(engine: Engine) -> dict[tuple[int, int], dict
             if m.characteristic_id is None:
                 continue
             a = acc[build_id, m.characteristic_id]
+            a["passed"] += m.outcome is Outcome.PASS
             a["failed"] += m.outcome is Outcome.FAIL
             if m.value is not None:
                 a["values"].append(m.value)
@@ -211,7 +212,8 @@ def _assert_characteristic_stats(engine: Engine) -> None:
         assert s.total_sq == pytest.approx((values**2).sum(), rel=1e-12)
         assert s.minimum == values.min()
         assert s.maximum == values.max()
-        assert (s.failed, s.below_lsl, s.above_usl) == (e["failed"], e["below"], e["above"])
+        assert (s.passed, s.failed) == (e["passed"], e["failed"])
+        assert (s.below_lsl, s.above_usl) == (e["below"], e["above"])
 
 
 def _assert_station_stats(engine: Engine, *, rel: float = 1e-9) -> None:
@@ -374,9 +376,11 @@ def test_deltas_of_values_without_numbers() -> None:
     rows = [
         {"unit_id": 1, "characteristic_id": 7, "value": None, "outcome": "fail"},
         {"unit_id": 1, "characteristic_id": 7, "value": 2.0, "lsl": 3.0, "outcome": "fail"},
+        {"unit_id": 1, "characteristic_id": 7, "value": None, "outcome": "pass"},
     ]
     (delta,) = bulk.characteristic_stat_deltas(rows, {1: 5})
     assert (delta.build_id, delta.count, delta.failed, delta.below_lsl) == (5, 1, 2, 1)
+    assert delta.passed == 1
     assert delta.minimum == delta.maximum == 2.0
     assert math.isclose(delta.total_sq, 4.0)
 

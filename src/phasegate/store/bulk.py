@@ -413,14 +413,15 @@ def _insert_postgresql(
 @dataclass(frozen=True, slots=True)
 class CharacteristicTotals:
     """Measurements of one characteristic summed up, as ``BuildCharacteristicStat`` keeps them
-    per (build, characteristic): the count, sums and extremes of the numeric values, the failed
-    outcomes, and the values below the LSL or above the USL of their row."""
+    per (build, characteristic): the count, sums and extremes of the numeric values, the passed
+    and failed outcomes, and the values below the LSL or above the USL of their row."""
 
     count: int
     total: float
     total_sq: float
     minimum: float | None
     maximum: float | None
+    passed: int
     failed: int
     below_lsl: int
     above_usl: int
@@ -498,7 +499,7 @@ def characteristic_stat_deltas(
 ) -> list[CharacteristicStatDelta]:
     """Per (build, characteristic): count, sums, extremes of numeric values; failures by outcome;
     values below ``lsl`` / above ``usl`` of the row itself. Rows without a characteristic are
-    left out; rows without a numeric value count only towards ``failed``."""
+    left out; rows without a numeric value count only towards ``passed`` and ``failed``."""
     kept = [r for r in rows if r.get("characteristic_id") is not None]
     if not kept:
         return []
@@ -510,11 +511,14 @@ def characteristic_stat_deltas(
     values = np.array([float(v) if v is not None else 0.0 for v in raw], dtype=np.float64)
     lsl = np.array([r.get("lsl") if r.get("lsl") is not None else -np.inf for r in kept])
     usl = np.array([r.get("usl") if r.get("usl") is not None else np.inf for r in kept])
-    failed = np.array([_value(r.get("outcome")) == Outcome.FAIL.value for r in kept])
+    outcomes = [_value(r.get("outcome")) for r in kept]
+    passed = np.array([o == Outcome.PASS.value for o in outcomes])
+    failed = np.array([o == Outcome.FAIL.value for o in outcomes])
     count = np.bincount(inverse, weights=has, minlength=n)
     total = np.bincount(inverse, weights=np.where(has, values, 0.0), minlength=n)
     total_sq = np.bincount(inverse, weights=np.where(has, values * values, 0.0), minlength=n)
     low, high = _extremes(inverse[has], values[has], n)
+    n_passed = np.bincount(inverse, weights=passed, minlength=n)
     n_failed = np.bincount(inverse, weights=failed, minlength=n)
     below = np.bincount(inverse, weights=has & (values < lsl), minlength=n)
     above = np.bincount(inverse, weights=has & (values > usl), minlength=n)
@@ -527,6 +531,7 @@ def characteristic_stat_deltas(
             total_sq=float(total_sq[i]),
             minimum=_finite_or_none(low[i]),
             maximum=_finite_or_none(high[i]),
+            passed=int(n_passed[i]),
             failed=int(n_failed[i]),
             below_lsl=int(below[i]),
             above_usl=int(above[i]),
@@ -607,7 +612,7 @@ def _upsert_sql(
     )
 
 
-_CHAR_SUMS = ("count", "total", "total_sq", "failed", "below_lsl", "above_usl")
+_CHAR_SUMS = ("count", "total", "total_sq", "passed", "failed", "below_lsl", "above_usl")
 _STATION_SUMS = (
     "passes",
     "first_attempts",
@@ -666,9 +671,10 @@ def recompute_stats(conn: Connection, build_id: int | None = None) -> None:
     conn.execute(
         text(
             "INSERT INTO build_characteristic_stats (build_id, characteristic_id, count, total, "
-            "total_sq, minimum, maximum, failed, below_lsl, above_usl) "
+            "total_sq, minimum, maximum, passed, failed, below_lsl, above_usl) "
             "SELECT u.build_id, m.characteristic_id, count(m.value), coalesce(sum(m.value), 0), "
             f"coalesce(sum({_SQUARE}), 0), min(m.value), max(m.value), "
+            f"sum(CASE WHEN m.outcome = '{ok}' THEN 1 ELSE 0 END), "
             f"sum(CASE WHEN m.outcome = '{fail}' THEN 1 ELSE 0 END), "
             "sum(CASE WHEN m.value < m.lsl THEN 1 ELSE 0 END), "
             "sum(CASE WHEN m.value > m.usl THEN 1 ELSE 0 END) "

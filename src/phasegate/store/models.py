@@ -418,6 +418,7 @@ class BuildCharacteristicStat(Base):
     total_sq: Mapped[float] = mapped_column(Float, default=0.0)
     minimum: Mapped[float | None] = mapped_column(Float)
     maximum: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     failed: Mapped[int] = mapped_column(BigInteger, default=0)
     below_lsl: Mapped[int] = mapped_column(BigInteger, default=0)
     above_usl: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -4,10 +4,10 @@
   an alias counts under the characteristic it names) with ``name, unit, count, mean, std, min,
   max, passed, failed``. Filtered by product, build and characteristic it reads the maintained
   per-(build, characteristic) aggregates (``BuildCharacteristicStat``: thousands of rows, not
-  millions); the passed outcomes, which the aggregate does not keep, are counted in one grouped
-  query. With a station (the aggregates are per build and characteristic, not per station) it
-  computes the same totals with one ``GROUP BY`` over the measurements joined to their test
-  runs. Both paths combine the per-build totals with the same formula, so they agree.
+  millions), passed and failed outcomes included. With a station (the aggregates are per
+  build and characteristic, not per station) it computes the same totals with one ``GROUP BY``
+  over the measurements joined to their test runs. Both paths combine the per-build totals
+  with the same formula, so they agree.
 - :func:`export_measurements`: the raw rows to CSV or Parquet, read in bounded chunks from a
   server-side cursor and written chunk by chunk with pyarrow, so memory stays bounded.
 - :func:`stored_series`: one characteristic's values of one build as the columns the analysis
@@ -115,6 +115,7 @@ class _Totals:
     total_sq: float
     minimum: float | None
     maximum: float | None
+    passed: int
     failed: int
 
 
@@ -228,24 +229,22 @@ def measurement_summary(
     with uow:
         scope = _resolve(uow, filters, actor)
         if aggregates:
-            totals, passed = _from_aggregates(uow, scope, actor)
+            totals = _from_aggregates(uow, scope, actor)
         else:
-            totals, passed = _from_measurements(uow, scope, actor)
+            totals = _from_measurements(uow, scope, actor)
         names = _names(uow, {t.characteristic_id for t in totals})
     by_char: dict[int, list[_Totals]] = {}
     for t in totals:
         by_char.setdefault(t.characteristic_id, []).append(t)
-    rows = [_combine(parts, names[cid], passed.get(cid, 0)) for cid, parts in by_char.items()]
+    rows = [_combine(parts, names[cid]) for cid, parts in by_char.items()]
     rows.sort(key=lambda r: (r.product, r.name.lower(), r.name))
     return MeasurementSummary(tuple(rows), "aggregates" if aggregates else "measurements")
 
 
-def _from_aggregates(
-    uow: UnitOfWork, scope: _Scope, actor: Principal
-) -> tuple[list[_Totals], dict[int, int]]:
+def _from_aggregates(uow: UnitOfWork, scope: _Scope, actor: Principal) -> list[_Totals]:
     s = BuildCharacteristicStat
     stmt = select(
-        s.characteristic_id, s.count, s.total, s.total_sq, s.minimum, s.maximum, s.failed
+        s.characteristic_id, s.count, s.total, s.total_sq, s.minimum, s.maximum, s.passed, s.failed
     ).join(Build, Build.id == s.build_id)
     if scope.product_id is not None:
         stmt = stmt.where(Build.product_id == scope.product_id)
@@ -254,23 +253,10 @@ def _from_aggregates(
     if scope.characteristic_ids is not None:
         stmt = stmt.where(s.characteristic_id.in_(scope.characteristic_ids))
     stmt = scoped(stmt, actor, Build)
-    totals = [_Totals(*row) for row in uow.session.execute(stmt)]
-    # The aggregate keeps no count of passed outcomes: one narrow grouped count adds it.
-    passed_stmt = _measurement_where(
-        select(Measurement.characteristic_id, func.count())
-        .join(Unit, Unit.id == Measurement.unit_id)
-        .where(Measurement.outcome == Outcome.PASS, Measurement.characteristic_id.is_not(None))
-        .group_by(Measurement.characteristic_id),
-        scope,
-        actor,
-    )
-    passed = {int(cid or 0): int(n) for cid, n in uow.session.execute(passed_stmt)}
-    return totals, passed
+    return [_Totals(*row) for row in uow.session.execute(stmt)]
 
 
-def _from_measurements(
-    uow: UnitOfWork, scope: _Scope, actor: Principal
-) -> tuple[list[_Totals], dict[int, int]]:
+def _from_measurements(uow: UnitOfWork, scope: _Scope, actor: Principal) -> list[_Totals]:
     m = Measurement
     stmt = (
         select(
@@ -281,22 +267,20 @@ def _from_measurements(
             func.coalesce(func.sum(_SQUARE), 0.0),
             func.min(m.value),
             func.max(m.value),
-            func.sum(case((m.outcome == Outcome.FAIL, 1), else_=0)),
             func.sum(case((m.outcome == Outcome.PASS, 1), else_=0)),
+            func.sum(case((m.outcome == Outcome.FAIL, 1), else_=0)),
         )
         .join(Unit, Unit.id == m.unit_id)
         .join(TestRun, TestRun.id == m.test_run_id)
         .where(m.characteristic_id.is_not(None))
         .group_by(Unit.build_id, m.characteristic_id)
     )
-    totals: list[_Totals] = []
-    passed: dict[int, int] = {}
-    for _build, cid, n, total, sq, lo, hi, failed, ok in uow.session.execute(
-        _measurement_where(stmt, scope, actor)
-    ):
-        totals.append(_Totals(int(cid), int(n), float(total), float(sq), lo, hi, int(failed)))
-        passed[int(cid)] = passed.get(int(cid), 0) + int(ok)
-    return totals, passed
+    return [
+        _Totals(int(cid), int(n), float(total), float(sq), lo, hi, int(ok), int(failed))
+        for _build, cid, n, total, sq, lo, hi, ok, failed in uow.session.execute(
+            _measurement_where(stmt, scope, actor)
+        )
+    ]
 
 
 def _names(uow: UnitOfWork, ids: set[int]) -> dict[int, tuple[str, str, str]]:
@@ -310,7 +294,7 @@ def _names(uow: UnitOfWork, ids: set[int]) -> dict[int, tuple[str, str, str]]:
     return {int(cid): (name, unit, key) for cid, name, unit, key in uow.session.execute(stmt)}
 
 
-def _combine(parts: Sequence[_Totals], name: tuple[str, str, str], passed: int) -> SummaryRow:
+def _combine(parts: Sequence[_Totals], name: tuple[str, str, str]) -> SummaryRow:
     """Per-build totals of one characteristic combined into its summary row.
 
     Each build's sum of squared deviations is ``total_sq - total**2 / n``; the builds are then
@@ -321,6 +305,7 @@ def _combine(parts: Sequence[_Totals], name: tuple[str, str, str], passed: int) 
     """
     counted = [p for p in parts if p.count > 0]
     n = sum(p.count for p in counted)
+    passed = sum(p.passed for p in parts)
     failed = sum(p.failed for p in parts)
     label, unit, product = name
     if n == 0:
