@@ -711,3 +711,173 @@ class WebSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     client: Mapped[str] = mapped_column(String(200), default="")
+
+
+# --- control plan ---
+
+
+class ControlPlanStatus(PyEnum):
+    """Where a control plan stands: written, in force, or replaced by a later one."""
+
+    DRAFT = "draft"
+    RELEASED = "released"
+    OBSOLETE = "obsolete"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class FrequencyBasis(PyEnum):
+    """What a control plan item's ``frequency_every`` counts: every N units, hours, shifts..."""
+
+    UNIT = "unit"
+    HOUR = "hour"
+    SHIFT = "shift"
+    DAY = "day"
+    LOT = "lot"
+    SETUP = "setup"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+class ControlPlan(Versioned, Timestamped, Base):
+    """The QC procedure of a product: per station, what is checked, how, how often and what
+    is done when it goes wrong (its ``ControlPlanItem`` rows)."""
+
+    __tablename__ = "control_plans"
+    __table_args__ = (UniqueConstraint("product_id", "name", "plan_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    revision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("revisions.id", ondelete="SET NULL"),
+        doc="The design revision the plan is written for; none: every revision.",
+    )
+    line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lines.id", ondelete="SET NULL"),
+        doc="The line the plan is written for; when set, every item's station is on it.",
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    plan_version: Mapped[str] = mapped_column(
+        String(20), default="1", doc="The plan document's own version label, e.g. 1 or 2.1."
+    )
+    status: Mapped[ControlPlanStatus] = enum_column(
+        ControlPlanStatus,
+        default=ControlPlanStatus.DRAFT,
+        doc="draft, released (in force) or obsolete.",
+    )
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Gauge(Versioned, Timestamped, Base):
+    """A measuring instrument (or test fixture) a control plan item measures with."""
+
+    __tablename__ = "gauges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(
+        String(80), unique=True, doc="The gauge's id, e.g. MIC-017; printable ASCII, no spaces."
+    )
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"),
+        index=True,
+        doc="The product the gauge is dedicated to; none: a general-purpose gauge.",
+    )
+    line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lines.id", ondelete="SET NULL"), doc="The line the gauge is used on."
+    )
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+Index("uq_gauges_lower_name", func.lower(Gauge.name), unique=True)
+
+
+class ControlPlanItem(Versioned, Timestamped, Base):
+    """One row of a control plan: a characteristic checked at a station."""
+
+    __tablename__ = "control_plan_items"
+    __table_args__ = (Index("ix_control_plan_items_plan_id_station_id", "plan_id", "station_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("control_plans.id", ondelete="CASCADE"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    characteristic_id: Mapped[int] = mapped_column(
+        ForeignKey("characteristics.id", ondelete="CASCADE"), index=True
+    )
+    method: Mapped[str] = mapped_column(
+        String(300), doc="How the characteristic is measured or checked."
+    )
+    gauge_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gauges.id", ondelete="SET NULL"), index=True, doc="The gauge measuring it."
+    )
+    sample_size: Mapped[int] = mapped_column(Integer, doc="Units checked each time, 1 or more.")
+    frequency: Mapped[str] = mapped_column(
+        String(200), doc="How often, as a person reads it: every 50 units, once per shift."
+    )
+    frequency_every: Mapped[int | None] = mapped_column(
+        Integer, doc="The frequency for machines: a sample every N of frequency_per."
+    )
+    frequency_per: Mapped[FrequencyBasis | None] = enum_column(
+        FrequencyBasis,
+        nullable=True,
+        doc="What frequency_every counts: unit, hour, shift, day, lot or setup.",
+    )
+    chart_type: Mapped[str | None] = mapped_column(
+        String(20),
+        doc="The control chart: xbar-r, xbar-s, imr, p, np, c, u, ewma or cusum; none: no chart.",
+    )
+    reaction_plan: Mapped[str] = mapped_column(
+        Text, doc="What the operator does when a check fails or the chart signals."
+    )
+
+
+class GageStudy(Timestamped, Base):
+    """A crossed gage R&R study of one gauge on one characteristic, with its raw readings.
+
+    The results are computed once from ``readings`` when the study is recorded (a study is
+    evidence: it is never changed, a new one is recorded instead).
+    """
+
+    __tablename__ = "gage_studies"
+    __table_args__ = (
+        Index("ix_gage_studies_gauge_id_characteristic_id", "gauge_id", "characteristic_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gauge_id: Mapped[int] = mapped_column(ForeignKey("gauges.id", ondelete="CASCADE"))
+    characteristic_id: Mapped[int] = mapped_column(
+        ForeignKey("characteristics.id", ondelete="CASCADE"), index=True
+    )
+    studied_on: Mapped[dt.date] = mapped_column(Date, doc="The day the readings were taken.")
+    recorded_by: Mapped[str] = mapped_column(String(120), default="")
+    pct_grr_study_var: Mapped[float | None] = mapped_column(
+        Float, doc="Gage R&R as a percentage of the study's total variation."
+    )
+    pct_grr_tolerance: Mapped[float | None] = mapped_column(
+        Float, doc="Gage R&R study variation as a percentage of the tolerance; none without one."
+    )
+    ndc: Mapped[int | None] = mapped_column(
+        Integer, doc="Number of distinct categories; none when the readings show no gauge error."
+    )
+    repeatability: Mapped[float] = mapped_column(
+        Float, doc="Standard deviation of repeatability (equipment variation)."
+    )
+    reproducibility: Mapped[float] = mapped_column(
+        Float, doc="Standard deviation of reproducibility (appraiser variation)."
+    )
+    gage_rr: Mapped[float] = mapped_column(Float, doc="Standard deviation of the gage R&R.")
+    part_to_part: Mapped[float] = mapped_column(Float, doc="Standard deviation of the parts.")
+    n_parts: Mapped[int] = mapped_column(Integer)
+    n_operators: Mapped[int] = mapped_column(Integer)
+    n_trials: Mapped[int] = mapped_column(Integer, doc="Readings per part and operator.")
+    tolerance: Mapped[float | None] = mapped_column(Float, doc="USL - LSL the study used.")
+    study_multiplier: Mapped[float] = mapped_column(Float, default=6.0)
+    readings: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, doc="The raw readings, each {part, operator, value}, to recompute the study."
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
