@@ -881,3 +881,40 @@ class GageStudy(Timestamped, Base):
         JSON, doc="The raw readings, each {part, operator, value}, to recompute the study."
     )
     notes: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- unit counts ---
+
+
+class BuildUnitCount(Base):
+    """Units of one build with one status and allocation, kept exact by database triggers on
+    ``units`` (migration ``0011_unit_counts``), so every write path keeps it without knowing."""
+
+    __tablename__ = "build_unit_counts"
+
+    build_id: Mapped[int] = mapped_column(
+        ForeignKey("builds.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[UnitStatus] = enum_column(UnitStatus, primary_key=True)
+    allocation: Mapped[Allocation] = enum_column(Allocation, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class BuildDefectCount(Base):
+    """Defects on the units of one build, kept exact by triggers on ``defects`` and ``units``."""
+
+    __tablename__ = "build_defect_counts"
+
+    build_id: Mapped[int] = mapped_column(
+        ForeignKey("builds.id", ondelete="CASCADE"), primary_key=True
+    )
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# Substring search of serials on PostgreSQL (pg_trgm); SQLite cannot build it and skips it.
+Index(
+    "ix_units_lower_serial_trgm",
+    func.lower(Unit.serial).label("lower_serial"),
+    postgresql_using="gin",
+    postgresql_ops={"lower_serial": "gin_trgm_ops"},
+)

@@ -17,7 +17,7 @@ from phasegate.domain.policy import Action, Kind, Principal
 from phasegate.services.access import authorize, scoped
 from phasegate.services.paging import Page, check_page, parse_optional_enum
 from phasegate.services.read.product import BuildRow, build_fields
-from phasegate.services.read.rows import OPEN_FINDING_STATUSES, Tally
+from phasegate.services.read.rows import OPEN_FINDING_STATUSES, SpecsMet, Tally, specs_met
 from phasegate.services.read.unit import UnitSummary
 from phasegate.services.read.yields import rolled_yield, station_fpy
 from phasegate.stats.yields import YieldResult
@@ -25,7 +25,9 @@ from phasegate.store.bulk import CharacteristicTotals, StationTotals, totals_of
 from phasegate.store.models import (
     Build,
     BuildCharacteristicStat,
+    BuildDefectCount,
     BuildStationStat,
+    BuildUnitCount,
     Characteristic,
     Defect,
     Finding,
@@ -91,6 +93,8 @@ class CharacteristicStat(CharacteristicTotals):
     lsl: float | None
     usl: float | None
     target: float | None
+    met: bool  # by the units' final results, as ``specs_met`` judges it
+    first_pass_failures: int
 
     @property
     def mean(self) -> float | None:
@@ -100,10 +104,6 @@ class CharacteristicStat(CharacteristicTotals):
     def out_of_spec(self) -> int:
         return self.below_lsl + self.above_usl
 
-    @property
-    def met(self) -> bool:
-        return self.count > 0 and self.out_of_spec == 0
-
 
 @dataclass(frozen=True, slots=True)
 class BuildOverview:
@@ -112,16 +112,13 @@ class BuildOverview:
     by_allocation: Tally[Allocation]
     stations: tuple[StationStat, ...]
     characteristics: tuple[CharacteristicStat, ...]
+    specs: SpecsMet
     open_findings: int
     defect_count: int
 
     @property
     def has_station_passes(self) -> bool:
         return any(s.passes for s in self.stations)
-
-    @property
-    def specs_met(self) -> int:
-        return sum(1 for c in self.characteristics if c.met)
 
 
 def build_overview(uow: UnitOfWork, build_id: int, *, actor: Principal) -> BuildOverview:
@@ -132,6 +129,7 @@ def build_overview(uow: UnitOfWork, build_id: int, *, actor: Principal) -> Build
         statuses, allocations = _unit_counts(uow, build_id)
         by_status = Tally.of(UnitStatus, statuses)
         stations = _stations(uow, build)
+        specs = specs_met(uow, [(build.id, build.code)])[build.id]
         detail = BuildDetail(
             **build_fields(
                 build,
@@ -151,7 +149,8 @@ def build_overview(uow: UnitOfWork, build_id: int, *, actor: Principal) -> Build
             by_status=by_status,
             by_allocation=Tally.of(Allocation, allocations),
             stations=stations,
-            characteristics=_characteristics(uow, build_id),
+            characteristics=_characteristics(uow, build_id, specs),
+            specs=specs,
             open_findings=_count(
                 uow,
                 select(func.count())
@@ -159,11 +158,7 @@ def build_overview(uow: UnitOfWork, build_id: int, *, actor: Principal) -> Build
                 .where(Finding.build_id == build_id, Finding.status.in_(OPEN_FINDING_STATUSES)),
             ),
             defect_count=_count(
-                uow,
-                select(func.count())
-                .select_from(Defect)
-                .join(Unit, Unit.id == Defect.unit_id)
-                .where(Unit.build_id == build_id),
+                uow, select(BuildDefectCount.n).where(BuildDefectCount.build_id == build_id)
             ),
         )
 
@@ -190,13 +185,13 @@ def _count(uow: UnitOfWork, stmt: Select[Any]) -> int:
 
 
 def _unit_counts(uow: UnitOfWork, build_id: int) -> tuple[Counter[UnitStatus], Counter[Allocation]]:
-    """The build's units by status and by allocation, in one pass over its index."""
+    """The build's units by status and by allocation, from the maintained counts (a few rows,
+    whatever the size of the build)."""
     by_status: Counter[UnitStatus] = Counter()
     by_allocation: Counter[Allocation] = Counter()
+    counts = BuildUnitCount
     for status, allocation, n in uow.session.execute(
-        select(Unit.status, Unit.allocation, func.count())
-        .where(Unit.build_id == build_id)
-        .group_by(Unit.status, Unit.allocation)
+        select(counts.status, counts.allocation, counts.n).where(counts.build_id == build_id)
     ):
         by_status[status] += n
         by_allocation[allocation] += n
@@ -234,7 +229,9 @@ def _station_stat(st: Station, agg: BuildStationStat | None) -> StationStat:
     )
 
 
-def _characteristics(uow: UnitOfWork, build_id: int) -> tuple[CharacteristicStat, ...]:
+def _characteristics(
+    uow: UnitOfWork, build_id: int, specs: SpecsMet
+) -> tuple[CharacteristicStat, ...]:
     """Characteristics measured on the build, CTQs first, then by name."""
     cstat = BuildCharacteristicStat
     return tuple(
@@ -247,6 +244,8 @@ def _characteristics(uow: UnitOfWork, build_id: int) -> tuple[CharacteristicStat
             lsl=c.lsl,
             usl=c.usl,
             target=c.target,
+            met=(verdict := specs.of(c.id)) is not None and verdict.met,
+            first_pass_failures=verdict.first_pass_failures if verdict else 0,
         )
         for c, agg in uow.session.execute(
             select(Characteristic, cstat)
