@@ -918,3 +918,116 @@ Index(
     postgresql_using="gin",
     postgresql_ops={"lower_serial": "gin_trgm_ops"},
 )
+
+
+# --- costing ---
+
+
+class Part(Versioned, Timestamped, Base):
+    """A purchased part: its standard cost; cheaper from quantities its price breaks name."""
+
+    __tablename__ = "parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(
+        String(80), unique=True, doc="Part number: printable ASCII, no spaces; any case."
+    )
+    description: Mapped[str] = mapped_column(String(300), default="")
+    standard_cost: Mapped[float] = mapped_column(
+        Float, doc="Cost of one part below its first price break."
+    )
+
+
+Index("uq_parts_lower_number", func.lower(Part.number), unique=True)
+
+
+class PartPriceBreak(Versioned, Timestamped, Base):
+    """From ``min_quantity`` parts bought, each costs ``unit_cost``."""
+
+    __tablename__ = "part_price_breaks"
+    __table_args__ = (UniqueConstraint("part_id", "min_quantity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id", ondelete="CASCADE"))
+    min_quantity: Mapped[float] = mapped_column(
+        Float, doc="Parts bought (units built × gross quantity per unit) from which it applies."
+    )
+    unit_cost: Mapped[float] = mapped_column(Float, doc="Cost of one part from that quantity.")
+
+
+class BomLine(Versioned, Timestamped, Base):
+    """One part of a revision's bill of materials."""
+
+    __tablename__ = "bom_lines"
+    __table_args__ = (UniqueConstraint("revision_id", "part_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id", ondelete="CASCADE"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), index=True)
+    quantity_per_unit: Mapped[float] = mapped_column(Float, doc="Parts in one unit, above 0.")
+    scrap_allowance: Mapped[float] = mapped_column(
+        Float, default=0.0, doc="Parts bought beyond the quantity, as a fraction (0.02 = 2 %)."
+    )
+
+
+class MaterialIssue(Versioned, Timestamped, Base):
+    """Parts issued to a build, compared with its BOM standard."""
+
+    __tablename__ = "material_issues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    build_id: Mapped[int] = mapped_column(ForeignKey("builds.id", ondelete="CASCADE"), index=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), index=True)
+    quantity: Mapped[float] = mapped_column(Float, doc="Parts issued (returns as negative).")
+    issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+
+class LineCostRate(Versioned, Timestamped, Base):
+    """The labor rate and the overhead rate of a line."""
+
+    __tablename__ = "line_cost_rates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"), unique=True)
+    labor_rate_per_hour: Mapped[float] = mapped_column(
+        Float, doc="Cost of one labor hour, for stations without a rate of their own."
+    )
+    overhead_rate: Mapped[float] = mapped_column(
+        Float, default=0.0, doc="Overhead as a fraction of direct labor cost (1.5 = 150 %)."
+    )
+
+
+class StationLaborRate(Versioned, Timestamped, Base):
+    """How many operators a station takes, and its own labor rate where it differs."""
+
+    __tablename__ = "station_labor_rates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), unique=True
+    )
+    operators: Mapped[float] = mapped_column(
+        Float, default=1.0, doc="Operators busy during a pass (0.5: one tends two stations)."
+    )
+    labor_rate_per_hour: Mapped[float | None] = mapped_column(
+        Float, doc="Cost of one labor hour here; none: the line's rate."
+    )
+
+
+class ToolingInvestment(Versioned, Timestamped, Base):
+    """Tooling bought for a product (moulds, fixtures), amortised over a volume."""
+
+    __tablename__ = "tooling_investments"
+    __table_args__ = (UniqueConstraint("product_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    cost: Mapped[float] = mapped_column(Float)
+    amortisation_volume: Mapped[int] = mapped_column(
+        Integer, doc="Units the cost is spread over, 1 or more."
+    )
