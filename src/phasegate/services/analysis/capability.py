@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, cast, get_args
 
 import numpy as np
+from numpy.typing import NDArray
 
 from phasegate import stats
 from phasegate.domain.errors import invalid
@@ -15,7 +16,7 @@ from phasegate.ingest.columns import ColumnData
 from phasegate.services.analysis.series import columns_of, finite_or_none, read_series
 from phasegate.stats.capability import INDICES, CapabilityResult, Method, SigmaMethod
 
-__all__ = ["CapabilityReport", "analyse_capability"]
+__all__ = ["CapabilityReport", "analyse_capability", "histogram_bins"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -133,14 +134,14 @@ def analyse_capability(
         sigma_within=cast(SigmaMethod | None, sigma_within),  # checked above
         method=cast(Method, method),  # checked by the engine
     )
-    bins = int(min(60, max(5, math.ceil(math.sqrt(series.values.shape[0])))))
-    counts, edges = np.histogram(series.values, bins=bins)
+    edges, counts = histogram_bins(series.values)
     return CapabilityReport(
-        cols.path,
-        value,
-        result,
-        tuple(series.notes),
-        series.missing_rows,
-        tuple(float(e) for e in edges),
-        tuple(int(c) for c in counts),
+        cols.path, value, result, tuple(series.notes), series.missing_rows, edges, counts
     )
+
+
+def histogram_bins(values: NDArray[np.float64]) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """The capability histogram of ``values``: (bin edges, counts), sqrt(n) bins, 5 to 60."""
+    bins = int(min(60, max(5, math.ceil(math.sqrt(values.shape[0])))))
+    counts, edges = np.histogram(values, bins=bins)
+    return tuple(float(e) for e in edges), tuple(int(c) for c in counts)
