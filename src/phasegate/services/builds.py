@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from phasegate.domain.enums import Phase
 from phasegate.domain.errors import FieldError
+from phasegate.line.calendar import calendar_problems
 from phasegate.services.crud import Resource
 from phasegate.store.models import Build, Line, Partner, Product, Revision, Station, Unit
 from phasegate.store.uow import UnitOfWork
@@ -25,12 +26,15 @@ LINES = Resource(
     name="line",
     model=Line,
     required=("name",),
-    optional=("partner_id", "description"),
+    optional=("partner_id", "description", "shifts_per_day", "hours_per_shift", "days_per_year"),
     references={"partner_id": Partner},
     unique=(("name",),),
     filters=("partner_id",),
     search=("name",),
     order_by=("name",),
+    check=lambda uow, line: calendar_problems(
+        line.shifts_per_day, line.hours_per_shift, line.days_per_year
+    ),
     describe=lambda line: line.name,
 )
 

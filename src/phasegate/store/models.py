@@ -234,6 +234,20 @@ class Line(Versioned, Timestamped, Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
     description: Mapped[str] = mapped_column(Text, default="")
+    # The working calendar: the time available for production, from which the takt time of a
+    # product made on the line follows (phasegate.line.calendar).
+    shifts_per_day: Mapped[int] = mapped_column(
+        Integer, default=1, server_default=text("1"), doc="Shifts worked on a working day."
+    )
+    hours_per_shift: Mapped[float] = mapped_column(
+        Float,
+        default=8.0,
+        server_default=text("8"),
+        doc="Production hours of one shift, breaks taken out.",
+    )
+    days_per_year: Mapped[int] = mapped_column(
+        Integer, default=250, server_default=text("250"), doc="Working days in a year."
+    )
 
     # The stations in flow order, as every page lists them.
     stations: Mapped[list[Station]] = relationship(order_by="Station.sequence")
