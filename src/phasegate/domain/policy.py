@@ -55,6 +55,7 @@ class Kind(StrEnum):
     FINDING = "finding"
     FEEDBACK = "feedback"
     DEFECT_CODE = "defect code"
+    CONTROL_PLAN = "control plan"  # control plans, their items, gauges and gage studies
     GATE_DECISION = "gate decision"
     AUDIT_EVENT = "audit event"
     USER = "user"
@@ -82,7 +83,9 @@ SCOPE_ACTIONS: Mapping[Scope, frozenset[Action]] = {
 # The records of a product's design, of making it, of its quality; and the records about people.
 DESIGN = frozenset({Kind.PRODUCT, Kind.REVISION, Kind.REQUIREMENT, Kind.CHARACTERISTIC})
 MAKING = frozenset({Kind.PARTNER, Kind.LINE, Kind.STATION, Kind.BUILD, Kind.UNIT})
-QUALITY = frozenset({Kind.TEST_DATA, Kind.FINDING, Kind.FEEDBACK, Kind.DEFECT_CODE})
+QUALITY = frozenset(
+    {Kind.TEST_DATA, Kind.FINDING, Kind.FEEDBACK, Kind.DEFECT_CODE, Kind.CONTROL_PLAN}
+)
 IDENTITY = frozenset({Kind.USER, Kind.TOKEN})
 # Everything an internal user may read: every record except other people's accounts and tokens.
 EVERYTHING_READABLE = frozenset(Kind) - IDENTITY
@@ -142,12 +145,19 @@ POLICY: Mapping[Role, Mapping[Action, frozenset[Kind]]] = {
         sign_off=True,
     ),
     Role.QUALITY: _rules(
-        write={Kind.CHARACTERISTIC, Kind.UNIT, Kind.FINDING, Kind.FEEDBACK, Kind.DEFECT_CODE},
+        write={
+            Kind.CHARACTERISTIC,
+            Kind.UNIT,
+            Kind.FINDING,
+            Kind.FEEDBACK,
+            Kind.DEFECT_CODE,
+            Kind.CONTROL_PLAN,
+        },
         ingest=True,
         sign_off=True,
     ),
     Role.OPERATIONS: _rules(
-        write=MAKING | {Kind.FINDING, Kind.DEFECT_CODE},
+        write=MAKING | {Kind.FINDING, Kind.DEFECT_CODE, Kind.CONTROL_PLAN},
         ingest=True,
         sign_off=True,
     ),
