@@ -15,7 +15,7 @@ from phasegate.services import crud
 from phasegate.services.audit import snapshot
 from phasegate.services.paging import MAX_PAGE
 from phasegate.services.products import PRODUCTS, resolve_product
-from phasegate.services.read.portfolio import portfolio
+from phasegate.services.read.portfolio import ProductCard, portfolio
 from phasegate.services.read.unit import unit_history
 
 products_app = typer.Typer(help="Products: list them.", no_args_is_help=True)
@@ -39,15 +39,7 @@ def products_list(
 ) -> None:
     uow, actor = context.session()
     cards = portfolio(uow, actor=actor, phase=phase)
-    rows = []
-    for card in cards:
-        row = to_jsonable(card)
-        row["open_findings"] = {c.value.value: c.count for c in card.open_findings}
-        feedback = row.pop("feedback")
-        row["feedback_count"] = feedback["count"]
-        row["rated_feedback_count"] = feedback["rated"]
-        row["mean_feedback_rating"] = feedback["mean_rating"]
-        rows.append(row)
+    rows = [_product_row(card) for card in cards]
     if fmt is OutputFormat.JSON:
         emit_rows(rows, fmt)
         return
@@ -55,13 +47,67 @@ def products_list(
         for row in rows:
             for severity, count in row.pop("open_findings").items():
                 row[f"open_findings_{severity}"] = count
+            _flatten_specs_and_schedule(row)
         flat = [k for k, v in rows[0].items() if not isinstance(v, dict | list)] if rows else []
         emit_rows(rows, fmt, columns=flat or list(PRODUCT_TABLE))
         return
-    for row in rows:
+    for row, card in zip(rows, cards, strict=True):
         counts = row["open_findings"].items()
         row["open_findings"] = ", ".join(f"{n} {sev}" for sev, n in counts if n) or "none"
+        row["latest_specs"] = card.latest_specs.label if card.latest_specs else "no build yet"
+        late = [f"launch {card.schedule.days_late} d late"] if card.schedule.late else []
+        late += [f"{b.code} {b.schedule.days_late} d past its end" for b in card.late_builds]
+        row["schedule"] = "; ".join(late) or "on schedule"
     emit_rows(rows, fmt, columns=list(PRODUCT_TABLE), headers=PRODUCT_TABLE, title="Products")
+
+
+def _product_row(card: ProductCard) -> dict[str, Any]:
+    """A portfolio card as a row: its fields, findings by severity, feedback flattened, specs
+    met on the latest build with their denominator, and the schedule."""
+    row: dict[str, Any] = to_jsonable(card)
+    row["open_findings"] = {c.value.value: c.count for c in card.open_findings}
+    feedback = row.pop("feedback")
+    row["feedback_count"] = feedback["count"]
+    row["rated_feedback_count"] = feedback["rated"]
+    row["mean_feedback_rating"] = feedback["mean_rating"]
+    specs = card.latest_specs
+    row["latest_specs"] = (
+        None
+        if specs is None
+        else {
+            "build": specs.build_code,
+            "measured": specs.measured,
+            "met": specs.met,
+            "first_pass_failures": specs.first_pass_failures,
+            "share": specs.share,
+            "label": specs.label,
+        }
+    )
+    row["schedule"] = {
+        "late": card.schedule.late,
+        "target_launch_date": to_jsonable(card.schedule.due),
+        "days_late": card.schedule.days_late,
+    }
+    row["late_builds"] = [
+        {
+            "code": b.code,
+            "end_date": to_jsonable(b.schedule.due),
+            "days_late": b.schedule.days_late,
+        }
+        for b in card.late_builds
+    ]
+    return row
+
+
+def _flatten_specs_and_schedule(row: dict[str, Any]) -> None:
+    """The nested specs and schedule of a product row as CSV columns."""
+    specs = row.pop("latest_specs") or {}
+    for key in ("build", "measured", "met", "first_pass_failures"):
+        row[f"specs_{key}"] = specs.get(key)
+    schedule = row.pop("schedule")
+    row["launch_late"] = schedule["late"]
+    row["launch_days_late"] = schedule["days_late"]
+    row["late_builds"] = " ".join(b["code"] for b in row.pop("late_builds"))
 
 
 PRODUCT_TABLE = {
@@ -72,6 +118,8 @@ PRODUCT_TABLE = {
     "build_count": "builds",
     "unit_count": "units",
     "open_findings": "open findings",
+    "latest_specs": "specs met (latest build)",
+    "schedule": "schedule",
     "mean_feedback_rating": "rating",
     "target_unit_cost": "target cost",
 }

@@ -49,12 +49,12 @@ def test_product_overview_iteration_view(uow: UnitOfWork, engine: Engine) -> Non
             [
                 # A-1 (older): every spec met; must not be used for revision A.
                 *[char_stat(a_old.id, c.id, 5) for c in chars],
-                # A-2 (latest of A): 3 measured, one of them above USL -> 2 met of 4.
+                # A-2 (latest of A): 3 measured, one of them above USL -> 2 met of the 3
+                # measured there (the fourth, never measured on A-2, is not counted).
                 char_stat(a_new.id, chars[0].id, 5),
                 char_stat(a_new.id, chars[1].id, 5),
                 char_stat(a_new.id, chars[2].id, 5, above=1),
-                # B-1: all four measured, one below LSL -> 3 met of 4; an empty aggregate
-                # row (count 0) would not count as measured.
+                # B-1: all four measured, one below LSL -> 3 met of 4.
                 char_stat(b_1.id, chars[0].id, 5),
                 char_stat(b_1.id, chars[1].id, 5),
                 char_stat(b_1.id, chars[2].id, 5),
@@ -99,8 +99,8 @@ def test_product_overview_iteration_view(uow: UnitOfWork, engine: Engine) -> Non
     a, b = o.revisions
     assert (a.code, a.build_count, b.code, b.build_count) == ("A", 2, "B", 1)
     assert a.specs is not None and b.specs is not None
-    assert (a.specs.build_code, a.specs.met, a.specs.measured, a.specs.total) == ("A-2", 2, 3, 4)
-    assert a.specs.share == pytest.approx(0.5)
+    assert (a.specs.build_code, a.specs.met, a.specs.measured) == ("A-2", 2, 3)
+    assert a.specs.share == pytest.approx(2 / 3)
     assert (b.specs.build_code, b.specs.met, b.specs.measured) == ("B-1", 3, 4)
     assert b.specs.share == pytest.approx(0.75)
     assert (a.open_findings, a.findings_total, b.open_findings, b.findings_total) == (1, 2, 1, 1)

@@ -1,9 +1,12 @@
-"""The portfolio page: every product as a card with its phase and key counts."""
+"""The portfolio page: every product as a card with its phase, key counts, specs met on its
+latest build and whether it and its builds are on schedule."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, func, select
 
@@ -15,15 +18,31 @@ from phasegate.services.paging import parse_optional_enum
 from phasegate.services.read.rows import (
     FeedbackSummary,
     ProductSummary,
+    Schedule,
+    SpecsMet,
     Tally,
+    build_age_key,
+    build_schedule,
     feedback_summaries,
     open_findings_by,
     product_fields,
+    product_schedule,
     revision_sort_key,
     severity_tally,
+    specs_met,
+    utc_today,
 )
 from phasegate.store.models import Build, Feedback, Finding, Product, Revision, Unit
 from phasegate.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class LateBuild:
+    """A build still in progress after its planned end date."""
+
+    id: int
+    code: str
+    schedule: Schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +55,20 @@ class ProductCard(ProductSummary):
     unit_count: int
     open_findings: Tally[Severity]
     feedback: FeedbackSummary
+    schedule: Schedule  # late when the target launch date passed before production
+    late_builds: tuple[LateBuild, ...]
+    latest_specs: SpecsMet | None  # on the latest build; None without builds
 
 
 def portfolio(
-    uow: UnitOfWork, *, actor: Principal, phase: Phase | str | None = None
+    uow: UnitOfWork,
+    *,
+    actor: Principal,
+    phase: Phase | str | None = None,
+    today: dt.date | None = None,
 ) -> list[ProductCard]:
-    """Every product (or those in ``phase``) with its phase and key counts, by key.
+    """Every product (or those in ``phase``) with its phase and key counts, by key; schedules
+    as of ``today`` (UTC today when not given).
 
     A partner user sees the products it builds, counting only its own builds, their units and
     their findings, and no feedback.
@@ -53,13 +80,17 @@ def portfolio(
         if wanted is not None:
             stmt = stmt.where(Product.phase == wanted)
         products = list(uow.session.scalars(stmt))
-        return _cards(uow, products, actor) if products else []
+        return _cards(uow, products, actor, today or utc_today()) if products else []
 
 
-def _cards(uow: UnitOfWork, products: Sequence[Product], actor: Principal) -> list[ProductCard]:
+def _cards(
+    uow: UnitOfWork, products: Sequence[Product], actor: Principal, today: dt.date
+) -> list[ProductCard]:
     ids = [p.id for p in products]
     codes = _revision_codes(uow, ids)
-    builds = _count_per_product(uow, Build.product_id, ids, scope_clause(actor, Build))
+    builds = _builds_per_product(uow, ids, actor)
+    latest = {pid: found[-1] for pid, found in builds.items()}
+    specs = specs_met(uow, [(b.id, b.code) for b in latest.values()])
     units = _count_per_product(uow, Unit.product_id, ids, scope_clause(actor, Unit))
     in_scope = scope_clause(actor, Finding)
     findings = open_findings_by(
@@ -78,13 +109,37 @@ def _cards(uow: UnitOfWork, products: Sequence[Product], actor: Principal) -> li
             **product_fields(p),
             revision_count=len(codes.get(p.id, [])),
             latest_revision=codes[p.id][-1] if codes.get(p.id) else None,
-            build_count=builds.get(p.id, 0),
+            build_count=len(builds.get(p.id, ())),
             unit_count=units.get(p.id, 0),
             open_findings=findings.get(p.id, no_findings),
             feedback=feedback.get(p.id, FeedbackSummary.none()),
+            schedule=product_schedule(p.phase, p.target_launch_date, today),
+            late_builds=_late_builds(builds.get(p.id, ()), today),
+            latest_specs=specs[latest[p.id].id] if p.id in latest else None,
         )
         for p in products
     ]
+
+
+def _builds_per_product(
+    uow: UnitOfWork, ids: Sequence[int], actor: Principal
+) -> dict[int, list[Any]]:
+    """Each product's builds that ``actor`` may see, oldest first (see ``build_age_key``):
+    the columns the card needs, not whole records."""
+    stmt = select(
+        Build.id, Build.product_id, Build.code, Build.status, Build.start_date, Build.end_date
+    ).where(Build.product_id.in_(ids))
+    found: dict[int, list[Any]] = {}
+    for build in uow.session.execute(scoped(stmt, actor, Build)):
+        found.setdefault(build.product_id, []).append(build)
+    for builds in found.values():
+        builds.sort(key=lambda b: build_age_key(b.start_date, b.id))
+    return found
+
+
+def _late_builds(builds: Sequence[Any], today: dt.date) -> tuple[LateBuild, ...]:
+    late = (LateBuild(b.id, b.code, build_schedule(b.status, b.end_date, today)) for b in builds)
+    return tuple(b for b in late if b.schedule.late)
 
 
 def _revision_codes(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, list[str]]:

@@ -1,4 +1,5 @@
-"""The product page: phase timeline, iteration view per revision, builds, findings, feedback."""
+"""The product page: phase timeline, iteration view per revision, builds, findings, feedback,
+and whether the product and its builds are on schedule."""
 
 from __future__ import annotations
 
@@ -30,14 +31,19 @@ from phasegate.services.read.rows import (
     OPEN_FINDING_STATUSES,
     FeedbackSummary,
     ProductSummary,
+    Schedule,
     SpecsMet,
     Tally,
+    build_age_key,
+    build_schedule,
     feedback_summaries,
     open_findings_by,
     product_fields,
+    product_schedule,
     revision_sort_key,
     severity_tally,
     specs_met,
+    utc_today,
 )
 from phasegate.services.read.yields import rolled_yield
 from phasegate.stats.yields import RolledYieldResult
@@ -68,7 +74,8 @@ class GateDecisionRow(Decision):
 
 @dataclass(frozen=True, slots=True)
 class BuildRow:
-    """One build with its unit count and rolled throughput yield (``None`` without passes)."""
+    """One build with its unit count, rolled throughput yield (``None`` without passes) and
+    schedule (late when still in progress after its planned end date)."""
 
     id: int
     code: str
@@ -87,6 +94,7 @@ class BuildRow:
     start_date: dt.date | None
     end_date: dt.date | None
     rty: RolledYieldResult | None
+    schedule: Schedule
 
     @property
     def cost_variance(self) -> float | None:
@@ -108,8 +116,10 @@ def build_fields(
     line: str | None,
     unit_count: int,
     rty: RolledYieldResult | None,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
-    """The ``BuildRow`` fields of ``build``, for it and the shapes that extend it."""
+    """The ``BuildRow`` fields of ``build``, for it and the shapes that extend it; its schedule
+    as of ``today`` (UTC today when not given)."""
     return {
         "id": build.id,
         "code": build.code,
@@ -128,6 +138,7 @@ def build_fields(
         "start_date": build.start_date,
         "end_date": build.end_date,
         "rty": rty,
+        "schedule": build_schedule(build.status, build.end_date, today or utc_today()),
     }
 
 
@@ -165,6 +176,7 @@ class RequirementCount:
 @dataclass(frozen=True, slots=True)
 class ProductOverview:
     product: ProductSummary
+    schedule: Schedule  # late when the target launch date passed before production
     timeline: tuple[PhaseStep, ...]
     gate_decisions: tuple[GateDecisionRow, ...]
     revisions: tuple[RevisionIteration, ...]
@@ -190,27 +202,36 @@ class ProductOverview:
     def must_haves(self) -> RequirementCount | None:
         return next((r for r in self.requirements if r.priority is Priority.MUST), None)
 
+    @property
+    def late_builds(self) -> tuple[BuildRow, ...]:
+        return tuple(b for b in self.builds if b.schedule.late)
 
-def product_overview(uow: UnitOfWork, key: str, *, actor: Principal) -> ProductOverview:
-    """Everything the product page shows, for the product with ``key`` (case-insensitive).
+
+def product_overview(
+    uow: UnitOfWork, key: str, *, actor: Principal, today: dt.date | None = None
+) -> ProductOverview:
+    """Everything the product page shows, for the product with ``key`` (case-insensitive);
+    schedules as of ``today`` (UTC today when not given).
 
     The page shows the product's requirements, feedback, budget and gate decisions besides
     its builds: a role that may not read requirements (a partner) may not read it.
     """
+    today = today or utc_today()
     authorize(actor, Action.READ, Kind.REQUIREMENT)
     with uow:
         product = product_by_key(uow, key, actor=actor)
         pid = product.id
         revisions = _revisions(uow, pid)
-        builds = _build_rows(uow, pid, {r.id: r.code for r in revisions})
+        builds = _build_rows(uow, pid, {r.id: r.code for r in revisions}, today)
         n_chars, n_ctq = _characteristic_counts(uow, pid)
         latest = _latest_per_revision(builds)
-        specs = _specs(uow, builds, latest, n_chars)
+        specs = _specs(uow, builds, latest)
         decisions = _gate_decisions(uow, pid)
         open_findings, top_findings = _open_findings(uow, pid)
         feedback, recent_feedback = _feedback(uow, pid)
         return ProductOverview(
             product=ProductSummary(**product_fields(product)),
+            schedule=product_schedule(product.phase, product.target_launch_date, today),
             timeline=phase_timeline(product.phase, product.created_at.date(), decisions, builds),
             gate_decisions=decisions,
             revisions=_iterations(uow, pid, revisions, builds, latest, specs),
@@ -252,12 +273,9 @@ def _revisions(uow: UnitOfWork, product_id: int) -> list[Revision]:
     return sorted(found, key=lambda r: revision_sort_key(r.code))
 
 
-def _latest_build_key(build: BuildRow) -> tuple[bool, dt.date, int]:
-    # Builds without a start date count as the oldest.
-    return (build.start_date is not None, build.start_date or dt.date.min, build.id)
-
-
-def _build_rows(uow: UnitOfWork, product_id: int, rev_code: Mapping[int, str]) -> list[BuildRow]:
+def _build_rows(
+    uow: UnitOfWork, product_id: int, rev_code: Mapping[int, str], today: dt.date
+) -> list[BuildRow]:
     """The product's builds, oldest first, with unit counts and yields."""
     rows = uow.session.execute(
         select(Build, Partner.name, Line.name)
@@ -283,11 +301,12 @@ def _build_rows(uow: UnitOfWork, product_id: int, rev_code: Mapping[int, str]) -
                 line=line,
                 unit_count=unit_counts.get(b.id, 0),
                 rty=rolled_yield(stations.get(b.id, [])),
+                today=today,
             )
         )
         for b, partner, line in rows
     ]
-    return sorted(builds, key=_latest_build_key)
+    return sorted(builds, key=lambda b: build_age_key(b.start_date, b.id))
 
 
 def _station_counts(uow: UnitOfWork, build_ids: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
@@ -321,16 +340,13 @@ def _latest_per_revision(builds: Sequence[BuildRow]) -> dict[str, BuildRow]:
 
 
 def _specs(
-    uow: UnitOfWork,
-    builds: Sequence[BuildRow],
-    latest: Mapping[str, BuildRow],
-    n_chars: int,
+    uow: UnitOfWork, builds: Sequence[BuildRow], latest: Mapping[str, BuildRow]
 ) -> dict[int, SpecsMet]:
     """Specs met on the latest build of each revision and on the latest build of all."""
     wanted = {b.id: b.code for b in latest.values()}
     if builds:
         wanted[builds[-1].id] = builds[-1].code
-    return specs_met(uow, list(wanted.items()), n_chars)
+    return specs_met(uow, list(wanted.items()))
 
 
 def _iterations(
