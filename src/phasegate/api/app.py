@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from phasegate import __version__
 from phasegate.api import audit, gates, health, ingest, lines, measurements
+from phasegate.api.defects import router as defects_router
 from phasegate.api.errors import install_error_handlers
 from phasegate.api.limits import RequestBodyCheck
 from phasegate.api.resources import COLLECTIONS, collection_router
@@ -87,6 +88,7 @@ def create_api() -> FastAPI:
         gates.router,
         ingest.router,
         measurements.router,
+        defects_router,
         audit.router,
     ]
     for router in routers:
