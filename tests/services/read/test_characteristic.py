@@ -77,7 +77,7 @@ class Data:
     production_serials: tuple[str, ...]  # in test-run time order
 
 
-def _record(
+def record_values(
     uow: UnitOfWork, build: Build, name: str, values: np.ndarray, start: dt.datetime
 ) -> list[str]:
     """One unit and one test run per value. The serials run backwards in time, so that the
@@ -108,8 +108,9 @@ def _record(
     return serials
 
 
-@pytest.fixture
-def data(uow: UnitOfWork) -> Data:
+def seed(uow: UnitOfWork) -> Data:
+    """Product CH1 with characteristic Bore (CTQ, 9 to 11 mm): a pilot build of 50 values and a
+    production build of 40 whose subgroup 6 is shifted."""
     product = make_product(uow, key="CH1")
     line = make_line(uow, stations=1)
     char = make_characteristic(
@@ -119,12 +120,17 @@ def data(uow: UnitOfWork) -> Data:
     common = {"product_id": product.id, "line_id": line.id, "fidelity": None, "technique": None}
     pilot = make_build(uow, code="CH1-PLT", phase="pilot", **common)
     production = make_build(uow, code="CH1-PR1", phase="production", **common)
-    _record(uow, pilot, "Bore", pilot_values, T0)
-    serials = _record(uow, production, "Bore", production_values, T0 + dt.timedelta(days=3))
+    record_values(uow, pilot, "Bore", pilot_values, T0)
+    serials = record_values(uow, production, "Bore", production_values, T0 + dt.timedelta(days=3))
     return Data(
         "CH1", "CH1-PLT", "CH1-PR1", production.id, char.id,
         pilot_values, production_values, tuple(serials),
     )  # fmt: skip
+
+
+@pytest.fixture
+def data(uow: UnitOfWork) -> Data:
+    return seed(uow)
 
 
 def test_a_row_has_the_contract_fields_and_numpy_s_mean_and_sd(uow: UnitOfWork, data: Data) -> None:
@@ -214,7 +220,7 @@ def test_a_single_value_left_over_joins_the_last_subgroup(uow: UnitOfWork) -> No
     make_characteristic(uow, product, name="Bore", lsl=LSL, usl=USL, target=TARGET)
     build = make_build(uow, product_id=product.id, code="CH2-A")
     values = _pilot_values()[:26]
-    _record(uow, build, "Bore", values, T0)
+    record_values(uow, build, "Bore", values, T0)
     detail = characteristic_detail(uow, "CH2-A", "Bore", actor=SYSTEM)
     assert detail.subgroup_count == 5 and len(detail.subgroup(5).values) == 6
     expected = stats.capability(values, sizes=[5, 5, 5, 5, 6], lsl=LSL, usl=USL, target=TARGET)
@@ -227,7 +233,7 @@ def test_too_few_values_say_insufficient_data_instead_of_a_number(uow: UnitOfWor
     product = make_product(uow, key="CH3")
     make_characteristic(uow, product, name="Bore", lsl=LSL, usl=USL)
     build = make_build(uow, product_id=product.id, code="CH3-A")
-    _record(uow, build, "Bore", _pilot_values()[:12], T0)
+    record_values(uow, build, "Bore", _pilot_values()[:12], T0)
     (row,) = build_characteristics(uow, "CH3-A", actor=SYSTEM).rows
     assert row.status is Status.INSUFFICIENT_DATA
     assert (row.cpk, row.cpk_ci, row.cpk_lower) == (None, None, None)
@@ -247,7 +253,7 @@ def test_a_production_build_without_pilot_data_sets_its_own_limits(uow: UnitOfWo
         uow, product_id=product.id, code="CH4-PR", phase="production", line_id=line.id,
         fidelity=None, technique=None,
     )  # fmt: skip
-    _record(uow, build, "Bore", _pilot_values(), T0)
+    record_values(uow, build, "Bore", _pilot_values(), T0)
     detail = characteristic_detail(uow, "CH4-PR", "Bore", actor=SYSTEM)
     assert detail.phase1 is None and "no pilot build" in detail.phase1_note
     assert detail.chart is not None
@@ -260,7 +266,7 @@ def test_a_characteristic_without_limits_has_no_cpk_and_is_judged_by_its_chart(
     product = make_product(uow, key="CH5")
     make_characteristic(uow, product, name="Mass", lsl=None, usl=None)
     build = make_build(uow, product_id=product.id, code="CH5-A")
-    _record(uow, build, "Mass", _pilot_values(), T0)
+    record_values(uow, build, "Mass", _pilot_values(), T0)
     (row,) = build_characteristics(uow, "CH5-A", actor=SYSTEM).rows
     assert row.cpk is None and "no specification limit" in row.note
     assert row.status is Status.OK

@@ -79,8 +79,10 @@ __all__ = [
     "CONFIDENCE",
     "CONTRACT_FIELDS",
     "CPK_LOWER_TARGET",
+    "FLAT_COLUMNS",
     "MIN_CAPABILITY_VALUES",
     "MIN_CHART_POINTS",
+    "POINT_COLUMNS",
     "SUBGROUP_SIZE",
     "BuildCharacteristics",
     "BuildRef",
@@ -94,6 +96,7 @@ __all__ = [
     "build_characteristics",
     "characteristic_detail",
     "insufficient_data",
+    "thresholds",
 ]
 
 SUBGROUP_SIZE = 5
@@ -112,6 +115,13 @@ CONTRACT_FIELDS = (
     "name", "ctq", "n", "mean", "sd", "cpk", "cpk_ci", "cpk_lower", "signals", "status",
 )  # fmt: skip
 """The fields of a row of the build report's ``quality.characteristics``, in order."""
+FLAT_COLUMNS = (
+    "name", "ctq", "unit", "n", "mean", "sd", "cpk", "cpk_ci_low", "cpk_ci_high", "cpk_lower",
+    "signals", "status", "note",
+)  # fmt: skip
+"""The columns of the table as CSV: the interval in two cells, the unit and the note added."""
+POINT_COLUMNS = ("subgroup", "size", "value", "lcl", "ucl", "rules", "units", "test_runs")
+"""The columns of a chart's points as CSV: each subgroup with the units behind it."""
 
 
 class Status(StrEnum):
@@ -247,6 +257,37 @@ class BuildCharacteristics:
     subgroup_size: int
     rows: tuple[CharacteristicRow, ...]
 
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON document of the API and ``phasegate characteristics --format json``."""
+        return {
+            "build": self.build.code,
+            "product": self.build.product_key,
+            "phase": self.build.phase.value,
+            "subgroup_size": self.subgroup_size,
+            "thresholds": thresholds(),
+            "characteristics": [row.as_dict() for row in self.rows],
+        }
+
+    def flat_rows(self) -> list[dict[str, Any]]:
+        """The rows with one value per cell (:data:`FLAT_COLUMNS`), for CSV and tables."""
+        out = []
+        for row in self.rows:
+            doc = row.as_dict()
+            low, high = doc.pop("cpk_ci") or (None, None)
+            doc.update(cpk_ci_low=low, cpk_ci_high=high, unit=row.spec.unit, note=row.note)
+            out.append({c: doc[c] for c in FLAT_COLUMNS})
+        return out
+
+
+def thresholds() -> dict[str, float]:
+    """The thresholds behind ``status``, as the results state them."""
+    return {
+        "min_capability_values": MIN_CAPABILITY_VALUES,
+        "min_chart_points": MIN_CHART_POINTS,
+        "cpk_lower_target": CPK_LOWER_TARGET,
+        "confidence": CONFIDENCE,
+    }
+
 
 @dataclass(frozen=True, slots=True)
 class SubgroupRows:
@@ -305,6 +346,31 @@ class CharacteristicDetail:
             tuple(self.serials[i] for i in rows),
             tuple(self.test_runs[i] for i in rows),
         )
+
+    def point_rows(self) -> list[dict[str, Any]]:
+        """The primary chart's points (:data:`POINT_COLUMNS`): each subgroup's statistic,
+        limits, broken rules and the units and test runs behind it."""
+        if self.chart is None:
+            return []
+        c = self.chart.result.primary
+        rules = c.violations.as_lists()
+        starts = np.searchsorted(self.group, np.arange(c.count + 1))
+        out = []
+        for i in range(c.count):
+            rows = range(int(starts[i]), int(starts[i + 1]))
+            out.append(
+                {
+                    "subgroup": i + 1,
+                    "size": len(rows),
+                    "value": finite_or_none(float(c.values[i])),
+                    "lcl": finite_or_none(float(c.lcl[i])),
+                    "ucl": finite_or_none(float(c.ucl[i])),
+                    "rules": rules[i],
+                    "units": list(dict.fromkeys(self.serials[j] for j in rows)),
+                    "test_runs": [self.test_runs[j] for j in rows],
+                }
+            )
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON document of the API and ``phasegate characteristics --name``."""
