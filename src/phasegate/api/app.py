@@ -9,12 +9,9 @@ from fastapi.responses import HTMLResponse
 
 from phasegate import __version__
 from phasegate.api import audit, characteristics, gates, health, ingest, lines, measurements
-from phasegate.api.control_plan import routers as control_plan_routers
-from phasegate.api.costing import router as costing_router
 from phasegate.api.defects import router as defects_router
 from phasegate.api.errors import install_error_handlers
 from phasegate.api.limits import RequestBodyCheck
-from phasegate.api.line_performance import router as line_performance_router
 from phasegate.api.resources import COLLECTIONS, collection_router
 
 DESCRIPTION = """\
@@ -92,11 +89,8 @@ def create_api() -> FastAPI:
         ingest.router,
         measurements.router,
         defects_router,
-        line_performance_router,
-        costing_router,
         characteristics.router,
         audit.router,
-        *control_plan_routers,
     ]
     for router in routers:
         # The routers' own routes (each a GuardedRoute, path prefixed already) go straight into
