@@ -62,6 +62,11 @@ def _volume(serials: list[str]) -> volume.BuildVolume:
 
 @pytest.fixture
 def costed(uow: UnitOfWork) -> dict[str, Any]:
+    return seed_costed_build(uow)
+
+
+def seed_costed_build(uow: UnitOfWork) -> dict[str, Any]:
+    """The build of the module notes, CST-P1 of product CST, with every record its cost needs."""
     product = make_product(uow, key="CST", target_unit_cost=20.0, target_annual_volume=1000)
     revision = make_revision(uow, product)
     line = make_line(uow, stations=2)

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from phasegate import __version__
 from phasegate.api import audit, characteristics, gates, health, ingest, lines, measurements
+from phasegate.api.costing import router as costing_router
 from phasegate.api.defects import router as defects_router
 from phasegate.api.errors import install_error_handlers
 from phasegate.api.limits import RequestBodyCheck
@@ -89,6 +90,7 @@ def create_api() -> FastAPI:
         ingest.router,
         measurements.router,
         defects_router,
+        costing_router,
         characteristics.router,
         audit.router,
     ]

@@ -39,7 +39,7 @@ from phasegate.api.types import (
 )
 from phasegate.domain.errors import invalid
 from phasegate.domain.policy import PERMISSION_KEY, Action, Principal, permission
-from phasegate.services import builds, crud, ingest, products, quality
+from phasegate.services import builds, costing, crud, ingest, products, quality
 from phasegate.services.crud import Resource
 from phasegate.services.paging import MAX_PAGE, Page
 from phasegate.services.products import resolve_product
@@ -102,6 +102,13 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection(quality.FEEDBACK, "/feedback", product_owned=True),
     Collection(quality.DEFECT_CODES, "/defect-codes"),
     Collection(ingest.ALIASES, "/characteristic-aliases", product_owned=True),
+    Collection(costing.PARTS, "/parts"),
+    Collection(costing.PRICE_BREAKS, "/price-breaks"),
+    Collection(costing.BOM_LINES, "/bom-lines", product_owned=True),
+    Collection(costing.MATERIAL_ISSUES, "/material-issues"),
+    Collection(costing.LINE_COST_RATES, "/line-cost-rates"),
+    Collection(costing.STATION_LABOR_RATES, "/station-labor-rates"),
+    Collection(costing.TOOLING, "/tooling-investments", product_owned=True),
 )
 
 
