@@ -274,8 +274,9 @@ GAGE_STUDIES = PlanResource(
 
 def delete_item(
     uow: UnitOfWork, item_id: int, *, actor: Principal, expected_version: int | None = None
-) -> None:
-    """Remove one item from its plan (a change of the plan: it needs ``update``); audited."""
+) -> ControlPlanItem:
+    """Remove one item from its plan (a change of the plan: it needs ``update``); audited.
+    Returns the item as it was."""
     authorize(actor, Action.UPDATE, Kind.CONTROL_PLAN)
     with uow.write():
         item = uow.get(ControlPlanItem, item_id, label="control plan item", lock=True)
@@ -300,6 +301,7 @@ def delete_item(
         )
         event.product_id = plan.product_id
         uow.commit()
+        return item
 
 
 def plan_of_product(
