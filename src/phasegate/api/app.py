@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from phasegate import __version__
 from phasegate.api import audit, characteristics, gates, health, ingest, lines, measurements
+from phasegate.api.control_plan import routers as control_plan_routers
 from phasegate.api.costing import router as costing_router
 from phasegate.api.defects import router as defects_router
 from phasegate.api.errors import install_error_handlers
@@ -93,6 +94,7 @@ def create_api() -> FastAPI:
         costing_router,
         characteristics.router,
         audit.router,
+        *control_plan_routers,
     ]
     for router in routers:
         # The routers' own routes (each a GuardedRoute, path prefixed already) go straight into
