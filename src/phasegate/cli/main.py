@@ -65,6 +65,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "A build's characteristics: n, mean, sd, Cpk with its interval, Nelson signals, status; "
         "or one characteristic's chart, signals, capability and phase I limits.",
     ),
+    "cost": (
+        "phasegate.cli.costing",
+        "A build's cost per unit and per good unit by material, labor, overhead, tooling, scrap "
+        "and rework; the learning curve and the cost projected to the target volume.",
+    ),
     "users": ("phasegate.cli.users", "Users: who signs in, with which role (admin only)."),
     "tokens": (
         "phasegate.cli.users",
@@ -124,7 +129,15 @@ def root(
 
 def _register() -> None:
     """Import every command module, so that ``app`` holds every command (``main`` does not)."""
-    from phasegate.cli import analysis, ingest, measurements, records, system, users  # noqa: F401
+    from phasegate.cli import (  # noqa: F401
+        analysis,
+        costing,
+        ingest,
+        measurements,
+        records,
+        system,
+        users,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

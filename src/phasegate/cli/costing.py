@@ -1,0 +1,112 @@
+"""``phasegate cost BUILD``: a build's cost per unit, its breakdown and its projection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from phasegate.cli.main import app
+from phasegate.cli.output import OutputFormat, console, emit_rows, write_json
+
+SHEET_COLUMNS = ("component", "item", "cost_per_unit")
+
+
+@app.command(
+    "cost",
+    help=(
+        "A build's cost per unit: material (BOM at the build's volume by price breaks, plus the "
+        "variance of the parts issued), labor per station, overhead, tooling, scrap and rework; "
+        "per unit and per good unit; Wright's learning curve and the cost projected to the "
+        "product's target annual volume, against its target cost. json: the whole document "
+        "(its `cost` object is the build report's); csv and table: the cost sheet."
+    ),
+)
+def cost(
+    build: str = typer.Argument(..., help="Build code."),
+    product: str | None = typer.Option(None, "--product", help="Product key of the build."),
+    fmt: OutputFormat = typer.Option(
+        OutputFormat.TABLE, "--format", help="Output format: table, json or csv."
+    ),
+) -> None:
+    from phasegate.cli import context
+    from phasegate.cli.errors import with_flags
+    from phasegate.domain.errors import InvalidInput
+    from phasegate.services import costing
+
+    uow, actor = context.session()
+    try:
+        result = costing.build_cost(uow, build, product=product, actor=actor)
+    except InvalidInput as error:
+        raise with_flags(error, {"product": "--product"}) from error
+    if fmt is OutputFormat.JSON:
+        write_json(costing.as_dict(result))
+        return
+    rows = _sheet(result)
+    if fmt is OutputFormat.CSV:
+        emit_rows(rows, fmt, columns=SHEET_COLUMNS)
+        return
+    title = (
+        f"Cost of {result.build} ({result.product}, {result.phase.value}, rev {result.revision})"
+    )
+    if rows:
+        emit_rows(rows, fmt, columns=SHEET_COLUMNS, title=title)
+    _notes(result)
+
+
+def _sheet(result: Any) -> list[dict[str, Any]]:
+    """The cost sheet: one row per part, station and component, then the totals."""
+    c = result.cost
+    if c is None:
+        return []
+    rows: list[dict[str, Any]] = [
+        {"component": "material", "item": p.part, "cost_per_unit": p.cost_per_unit}
+        for p in result.parts
+    ]
+    rows.append(
+        {"component": "material", "item": "variance (issued vs standard)",
+         "cost_per_unit": c.material_variance}
+    )  # fmt: skip
+    rows += [
+        {"component": "labor", "item": s.station, "cost_per_unit": s.cost_per_unit}
+        for s in result.stations
+    ]
+    rows += [
+        {"component": "overhead", "item": f"{result.overhead_rate:.0%} of labor",
+         "cost_per_unit": c.overhead},
+        {"component": "tooling", "item": "amortisation", "cost_per_unit": c.tooling},
+        {"component": "scrap", "item": "rework", "cost_per_unit": c.rework},
+        {"component": "scrap", "item": f"scrapped units (yield {c.yield_frac:.1%})",
+         "cost_per_unit": c.yield_loss},
+        {"component": "total", "item": "per unit built", "cost_per_unit": c.per_unit},
+        {"component": "total", "item": "per good unit", "cost_per_unit": c.per_good_unit},
+    ]  # fmt: skip
+    if result.projection is not None:
+        rows.append(
+            {"component": "projection", "item": f"per good unit at {result.volume:,} units",
+             "cost_per_unit": result.projection.per_good_unit}
+        )  # fmt: skip
+    if result.target is not None:
+        rows.append({"component": "target", "item": "target", "cost_per_unit": result.target})
+    return rows
+
+
+def _notes(result: Any) -> None:
+    """Below the sheet: the learning curve, the projection's band, and what is missing."""
+    curve, projection = result.curve, result.projection
+    if curve is not None:
+        low, high = curve.learning_rate_ci().as_list()
+        console.print(
+            f"Learning curve: {curve.learning_rate:.1%} (95 % CI {low:.1%} to {high:.1%}) "
+            f"over {curve.n} units"
+        )
+    if projection is not None:
+        low, high = projection.band.as_list()
+        console.print(
+            f"Projected at {result.volume:,} units: {projection.per_good_unit:.2f} per good unit "
+            f"({low:.2f} to {high:.2f})"
+        )
+    if result.cost is None:
+        console.print(f"insufficient data for a cost of {result.build}")
+    for reason in result.missing:
+        console.print(f"- {reason}")
