@@ -110,7 +110,8 @@ def _requested(
     """The serials named (once each, in the order given) or the number of units asked for."""
     if (serials is None) == (count is None):
         raise InvalidInput(
-            "name the units by serial or give a count of unallocated units, not both",
+            "name the units (`serials`) or give a number of unallocated units (`count`): "
+            "one of the two",
             [FieldError("serials", "give serials or count"), FieldError("count", "or this")],
         )
     if count is not None:
