@@ -51,6 +51,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "products": ("phasegate.cli.records", "Products: list them."),
     "builds": ("phasegate.cli.records", "Builds: prototype, pilot and production runs."),
     "units": ("phasegate.cli.records", "Units: one serial-numbered item and its history."),
+    "defects": (
+        "phasegate.cli.defects",
+        "A build's defects: the list filtered by code, station, severity and disposition; "
+        "the Pareto by code or station; DPU, DPMO, scrap and rework rates.",
+    ),
+    "allocate": (
+        "phasegate.cli.defects",
+        "Allocate units of a build to testing, marketing, regulatory, engineering or customers.",
+    ),
     "ingest": (
         "phasegate.cli.ingest",
         "Test data in: OpenHTF records, CSV and JSON files, station passes and defects; "
@@ -129,6 +138,7 @@ def root(
 
 def _register() -> None:
     """Import every command module, so that ``app`` holds every command (``main`` does not)."""
+    import phasegate.cli.defects  # noqa: F401
     from phasegate.cli import (  # noqa: F401
         analysis,
         costing,
