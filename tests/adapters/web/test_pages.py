@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -10,8 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 
 from phasegate.app import create_app
+from phasegate.domain.enums import Outcome
 from phasegate.domain.policy import SYSTEM, Role
-from phasegate.services import builds, crud, identity
+from phasegate.ingest.records import MeasurementIn, Parsed, Target, TestRunIn
+from phasegate.services import builds, crud, identity, products
+from phasegate.services.ingest import ingest_records
 from phasegate.store.models import Unit
 from phasegate.store.uow import UnitOfWork
 from tests.adapters.web.conftest import Site, settings_for, signed_in_client
@@ -229,3 +233,83 @@ def test_five_thousand_units_paginate_and_filter(engine: Engine) -> None:
     assert "of 500 units" in testing.text
     search = client.get(f"/builds/{build.id}/units?q=BIG-0499", headers=HX)
     assert _rows(search.text, "data-serial") == [f"BIG-0499{d}" for d in range(10)]
+
+
+def test_specs_and_schedule_read_the_same_on_every_page(engine: Engine) -> None:
+    """A unit reworked after failing still meets its spec, and the portfolio, product and build
+    pages give one count over one named denominator; a launch date and a build's planned end
+    that have passed are flagged (dates relative to today, the pages' clock)."""
+    url = engine.url.render_as_string(hide_password=False)
+    uow = UnitOfWork.for_engine(engine)
+    today = dt.datetime.now(dt.UTC).date()
+    product = make_product(uow, key="SCH", target_launch_date=today - dt.timedelta(days=30))
+    revision = make_revision(uow, product)
+    for name, usl in (("Gap", 0.3), ("Noise", 40.0)):
+        crud.create(
+            uow,
+            products.CHARACTERISTICS,
+            {"product_id": product.id, "name": name, "usl": usl},
+            actor=SYSTEM,
+        )
+    build = crud.create(
+        uow,
+        builds.BUILDS,
+        {
+            "product_id": product.id,
+            "revision_id": revision.id,
+            "code": "SCH-1",
+            "phase": "prototype",
+            "planned_quantity": 2,
+            "status": "in_progress",
+            "start_date": today - dt.timedelta(days=60),
+            "end_date": today - dt.timedelta(days=5),
+        },
+        actor=SYSTEM,
+    )
+    t0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+    runs: list[Parsed] = [
+        TestRunIn(
+            where=f"runs.json#/{i}",
+            serial=serial,
+            started_at=t0 + dt.timedelta(minutes=i),
+            ended_at=None,
+            outcome=Outcome.PASS,
+            source_id=f"sch-run-{i}",
+            source="json",
+            procedure="final test",
+            measurements=tuple(
+                MeasurementIn(name, value=value, usl=usl) for name, value, usl in measured
+            ),
+        )
+        for i, (serial, measured) in enumerate(
+            [
+                ("SCH-U1", [("Gap", 0.35, 0.3)]),  # fails first ...
+                ("SCH-U2", [("Gap", 0.2, 0.3), ("Noise", 45.0, 40.0)]),
+                ("SCH-U1", [("Gap", 0.2, 0.3)]),  # ... and passes after rework
+            ]
+        )
+    ]
+    ingest_records(
+        uow,
+        runs,
+        actor=SYSTEM,
+        source_name="runs.json",
+        format="json",
+        target=Target(product="SCH", build="SCH-1"),
+    )
+    identity.create_user(uow, USERS[Role.ADMIN], Role.ADMIN, actor=SYSTEM, password=PASSWORD)
+    client = signed_in_client(create_app(settings_for(url), engine=engine))
+    # Gap met after U1's rework; Noise not met (U2's only test failed): both first passes failed.
+    label = "1 of 2 characteristics measured on SCH-1 met (2 first-pass failures)"
+
+    portfolio = client.get("/").text
+    assert label in portfolio
+    assert 'data-schedule="late"' in portfolio and 'data-late-build="SCH-1"' in portfolio
+    product_page = client.get("/products/SCH").text
+    assert product_page.count(label) == 2  # the KPI and revision A's row
+    assert 'data-schedule="behind"' in product_page and 'data-late="SCH-1"' in product_page
+    assert "passed 30 days ago" in product_page
+    build_page = client.get(f"/builds/{build.id}").text
+    assert label in build_page
+    assert re.search(r'data-kpi="specs">.*?<div class="kpi-value">1 of 2</div>', build_page, re.S)
+    assert 'data-first-pass="1"' in build_page  # beside Gap, met after rework

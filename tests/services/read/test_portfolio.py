@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from phasegate.domain.enums import Phase, Severity
 from phasegate.domain.errors import InvalidInput
+from phasegate.domain.policy import Role
 from phasegate.services import phases
 from phasegate.services.read.portfolio import phase_counts, portfolio
 from phasegate.store.uow import UnitOfWork
@@ -13,6 +16,7 @@ from tests.factories import (
     ACTOR,
     make_build,
     make_finding,
+    make_partner,
     make_product,
     make_revision,
     make_unit,
@@ -78,3 +82,65 @@ def test_portfolio_filters_by_phase(uow: UnitOfWork) -> None:
     assert counts.total == 2
     with pytest.raises(InvalidInput, match="phase: 'beta' is not one of"):
         portfolio(uow, phase="beta", actor=ACTOR)
+
+
+def test_portfolio_flags_late_launches_and_late_builds(uow: UnitOfWork) -> None:
+    late = make_product(uow, key="LAUNCH", target_launch_date="2026-02-01")
+    make_product(uow, key="AHEAD", target_launch_date="2027-02-01")
+    rev = make_revision(uow, late)
+    make_build(
+        uow,
+        product_id=late.id,
+        revision_id=rev.id,
+        code="OVERDUE",
+        status="in_progress",
+        start_date="2026-01-05",
+        end_date="2026-02-20",
+    )
+    make_build(
+        uow,
+        product_id=late.id,
+        revision_id=rev.id,
+        code="FINISHED",
+        status="completed",
+        start_date="2026-01-01",
+        end_date="2026-01-31",
+    )
+
+    cards = {c.key: c for c in portfolio(uow, actor=ACTOR, today=dt.date(2026, 3, 2))}
+
+    assert (cards["LAUNCH"].schedule.late, cards["LAUNCH"].schedule.days_late) == (True, 29)
+    assert [(b.code, b.schedule.days_late) for b in cards["LAUNCH"].late_builds] == [
+        ("OVERDUE", 10)
+    ]
+    assert not cards["AHEAD"].schedule.late and cards["AHEAD"].late_builds == ()
+    # The latest build (by start date) is the one whose specs the card shows.
+    specs = cards["LAUNCH"].latest_specs
+    assert specs is not None and specs.build_code == "OVERDUE" and specs.measured == 0
+    assert cards["AHEAD"].latest_specs is None
+
+
+def test_a_partner_sees_specs_and_schedule_of_its_own_builds_only(uow: UnitOfWork) -> None:
+    p = make_product(uow, key="CM")
+    rev = make_revision(uow, p)
+    ours, theirs = make_partner(uow), make_partner(uow)
+    for code, partner, start in [("OURS", ours, "2026-01-05"), ("THEIRS", theirs, "2026-02-05")]:
+        make_build(
+            uow,
+            product_id=p.id,
+            revision_id=rev.id,
+            code=code,
+            partner_id=partner.id,
+            status="in_progress",
+            start_date=start,
+            end_date="2026-02-20",
+        )
+    partner = person("cm", Role.PARTNER, partner_id=ours.id)
+
+    (card,) = portfolio(uow, actor=partner, today=dt.date(2026, 3, 2))
+
+    assert card.latest_specs is not None and card.latest_specs.build_code == "OURS"
+    assert [b.code for b in card.late_builds] == ["OURS"]
+    (everyone,) = portfolio(uow, actor=ACTOR, today=dt.date(2026, 3, 2))
+    assert everyone.latest_specs is not None and everyone.latest_specs.build_code == "THEIRS"
+    assert [b.code for b in everyone.late_builds] == ["OURS", "THEIRS"]

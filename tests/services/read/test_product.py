@@ -7,13 +7,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine, insert
 
-from phasegate.domain.enums import GateOutcome, Severity
+from phasegate.domain.enums import BuildStatus, GateOutcome, Phase, Severity
 from phasegate.domain.errors import InvalidInput, NotFound
 from phasegate.services import crud, phases, products
 from phasegate.services.read.feedback import product_feedback
 from phasegate.services.read.findings import product_findings
 from phasegate.services.read.product import product_overview
-from phasegate.services.read.rows import product_summary
+from phasegate.services.read.rows import build_schedule, product_schedule, product_summary
 from phasegate.store.models import BuildCharacteristicStat, BuildStationStat
 from phasegate.store.uow import UnitOfWork
 from tests.factories import (
@@ -222,3 +222,52 @@ def test_product_findings_and_feedback_pages(uow: UnitOfWork) -> None:
     assert product_feedback(uow, "FF", rating=4, actor=ACTOR).total == 2
     assert product_feedback(uow, "FF", revision="A", actor=ACTOR).total == 3
     assert product_summary(uow, "ff", actor=ACTOR).key == "FF"
+
+
+def test_product_and_builds_behind_schedule_as_of_the_day_given(uow: UnitOfWork) -> None:
+    """The launch target passes while the product is still a prototype; of the builds, only
+    the one still in progress after its planned end is late (a finished build, one not
+    started and one with time left are not)."""
+    p = make_product(uow, key="LATE", target_launch_date="2026-03-01")
+    rev = make_revision(uow, p)
+    for code, status, end in [
+        ("RUNNING", "in_progress", "2026-03-05"),
+        ("DONE", "completed", "2026-02-01"),
+        ("NEXT", "planned", "2026-03-02"),
+        ("FRESH", "in_progress", "2026-04-30"),
+    ]:
+        make_build(
+            uow,
+            product_id=p.id,
+            revision_id=rev.id,
+            code=code,
+            status=status,
+            start_date="2026-01-10",
+            end_date=end,
+        )
+
+    before = product_overview(uow, "LATE", actor=ACTOR, today=dt.date(2026, 3, 1))
+    assert not before.schedule.late and before.late_builds == ()
+
+    o = product_overview(uow, "LATE", actor=ACTOR, today=dt.date(2026, 3, 11))
+    assert (o.schedule.late, o.schedule.due, o.schedule.days_late) == (
+        True,
+        dt.date(2026, 3, 1),
+        10,
+    )
+    assert [(b.code, b.schedule.days_late) for b in o.late_builds] == [("RUNNING", 6)]
+    assert {b.code: b.schedule.late for b in o.builds} == {
+        "RUNNING": True,
+        "DONE": False,
+        "NEXT": False,
+        "FRESH": False,
+    }
+
+
+def test_a_product_in_production_or_without_a_target_is_not_late() -> None:
+    today = dt.date(2026, 6, 1)
+    assert not product_schedule(Phase.PRODUCTION, dt.date(2026, 1, 1), today).late
+    assert not product_schedule(Phase.PILOT, None, today).late
+    assert product_schedule(Phase.PILOT, dt.date(2026, 5, 31), today).days_late == 1
+    assert not build_schedule(BuildStatus.IN_PROGRESS, None, today).late
+    assert not build_schedule(BuildStatus.IN_PROGRESS, today, today).late  # ends today

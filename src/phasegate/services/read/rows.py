@@ -282,9 +282,11 @@ def _judged_from_measurements(
     out of limits, so it first finds those (unit, characteristic) pairs in one pass over the
     build's measurements, then ranks just their measurements newest first (by the start of
     their test run, then by when they were taken): the newest is the final result, the
-    last-ranked the first one. On a build of 528,000 measurements with every characteristic in
-    doubt this takes 0.2 s on SQLite, ranking all of them 3 s. Measurements without a value
-    whose outcome is neither pass nor fail carry no result and are left out.
+    last-ranked the first one. On a build of 528,000 measurements (40,000 units, 10 % of them
+    retested) with every characteristic in doubt this takes 0.2 s on SQLite and 0.25 s on
+    PostgreSQL once it has analysed the table; ranking every measurement took 3 s on SQLite.
+    Measurements without a value whose outcome is neither pass nor fail carry no result and
+    are left out.
     """
     m, run = Measurement, TestRun
     out_of_limits = case(
