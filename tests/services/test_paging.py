@@ -7,9 +7,11 @@ import pytest
 from phasegate.domain.enums import Severity
 from phasegate.domain.errors import InvalidInput
 from phasegate.services.paging import (
+    MAX_KEY,
     MAX_OFFSET,
     MAX_PAGE,
     Page,
+    Window,
     check_page,
     parse_enum,
     parse_optional_enum,
@@ -52,3 +54,15 @@ def test_enum_values_are_parsed_or_listed() -> None:
     ) as error:
         parse_optional_enum(Severity, "severity", "huge")
     assert error.value.fields[0].loc == "severity"
+
+
+def test_a_window_takes_one_start_and_bounded_keys() -> None:
+    assert not Window().backwards and Window(last=True).backwards
+    assert Window(before="K").backwards and not Window(after="K").backwards
+    assert Window(after="x" * MAX_KEY).after == "x" * MAX_KEY
+    with pytest.raises(InvalidInput, match="after: must be 1 to 200 characters long"):
+        Window(after="x" * (MAX_KEY + 1))
+    with pytest.raises(InvalidInput, match="offset: cannot be given with last"):
+        Window(last=True, offset=50)
+    with pytest.raises(InvalidInput, match="offset: -1 is outside"):
+        Window(offset=-1)

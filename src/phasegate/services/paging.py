@@ -89,3 +89,73 @@ def parse_optional_enum(enum: type[E], name: str, raw: object) -> E | None:
     if raw is None or raw == "":
         return None
     return parse_enum(enum, name, raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Where a keyset page starts: after or before a key, the last page, or (for the old
+    numbered links) an offset. The first page is ``Window()``."""
+
+    after: str | None = None
+    before: str | None = None
+    last: bool = False
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        given = [
+            name
+            for name, on in (
+                ("after", self.after is not None),
+                ("before", self.before is not None),
+                ("last", self.last),
+                ("offset", self.offset > 0),
+            )
+            if on
+        ]
+        if len(given) > 1:
+            raise invalid(given[1], f"cannot be given with {given[0]}")
+        for name, key in (("after", self.after), ("before", self.before)):
+            if key is not None and not 0 < len(key) <= MAX_KEY:
+                raise invalid(name, f"must be 1 to {MAX_KEY} characters long")
+        if not 0 <= self.offset <= MAX_OFFSET:
+            raise invalid("offset", f"{self.offset} is outside 0..{MAX_OFFSET}")
+
+    @property
+    def backwards(self) -> bool:
+        """The page is read from its end (before a key, or the last page)."""
+        return self.before is not None or self.last
+
+
+# The longest key of a keyset page: a serial or a code is far shorter.
+MAX_KEY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class KeysetPage(Generic[T]):
+    """One page of a list in key order, reached by key rather than by position.
+
+    ``total`` is how many match in all when that is known without counting (``None`` for a
+    search); ``next_key`` / ``previous_key`` are the keys the next and previous pages start
+    after and before (``None`` at either end); ``start`` is the 1-based position of the first
+    item where it is known without counting (the first page, a page at an offset, the last page
+    of a counted list), else ``None``."""
+
+    items: tuple[T, ...]
+    limit: int
+    total: int | None
+    next_key: str | None
+    previous_key: str | None
+    start: int | None = None
+
+    @property
+    def end(self) -> int | None:
+        """1-based position of the last item shown, when ``start`` is known."""
+        return None if self.start is None else self.start + len(self.items) - 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_key is not None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous_key is not None

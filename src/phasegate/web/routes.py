@@ -15,7 +15,15 @@ from phasegate.domain.errors import invalid
 from phasegate.domain.policy import PERMISSION_KEY, Action, Kind, Principal, permission
 from phasegate.domain.text import storable
 from phasegate.services import builds, crud, products
-from phasegate.services.paging import MAX_ID, MAX_PAGE, MAX_SEARCH, Page
+from phasegate.services.paging import (
+    MAX_ID,
+    MAX_KEY,
+    MAX_PAGE,
+    MAX_SEARCH,
+    KeysetPage,
+    Page,
+    Window,
+)
 from phasegate.services.read.build import UnitRow, build_overview, build_units
 from phasegate.services.read.feedback import product_feedback
 from phasegate.services.read.findings import product_findings
@@ -47,6 +55,7 @@ RecordId = Annotated[int, Digits, Path(ge=1, le=MAX_ID)]
 PageNumber = Annotated[int, Digits, Query(ge=1, le=LAST_PAGE)]
 Rating = Annotated[int | None, Digits, Query(ge=1, le=5)]
 Search = Annotated[str | None, Query(max_length=MAX_SEARCH)]
+Key = Annotated[str | None, Query(max_length=MAX_KEY)]
 
 
 def _refuse_unstorable_text(request: Request) -> None:
@@ -192,15 +201,9 @@ def _table(request: Request, template: str, context: dict[str, Any], page: int) 
 
 
 def _units(
-    request: Request,
-    build_id: int,
-    status: str | None,
-    allocation: str | None,
-    q: str | None,
-    page: int,
-) -> tuple[Page[UnitRow], dict[str, str | None]]:
-    filters = {"status": status or None, "allocation": allocation or None, "q": q or None}
-    units = build_units(
+    request: Request, build_id: int, filters: Mapping[str, str | None], window: Window
+) -> KeysetPage[UnitRow]:
+    return build_units(
         page_uow(request),
         build_id,
         actor=actor(request),
@@ -208,9 +211,33 @@ def _units(
         allocation=filters["allocation"],
         q=filters["q"],
         limit=UNITS_PER_PAGE,
+        window=window,
+    )
+
+
+def _unit_filters(status: str | None, allocation: str | None, q: str | None) -> dict[str, Any]:
+    return {"status": status or None, "allocation": allocation or None, "q": q or None}
+
+
+def _unit_window(after: str | None, before: str | None, last: bool, page: int) -> Window:
+    """Where the unit list starts: after or before a serial, the last page, or (old links)
+    a numbered page."""
+    return Window(
+        after=after or None,
+        before=before or None,
+        last=last,
         offset=offset_of(page, UNITS_PER_PAGE),
     )
-    return units, filters
+
+
+def _window_params(window: Window) -> dict[str, Any]:
+    """The query parameters that name ``window`` in a URL."""
+    return {
+        "after": window.after,
+        "before": window.before,
+        "last": 1 if window.last else None,
+        "page": page_param(window.offset // UNITS_PER_PAGE + 1),
+    }
 
 
 @router.get("/builds/{build_id}", name="build", openapi_extra=READ_BUILDS)
@@ -220,10 +247,14 @@ def build_page(
     status: str | None = None,
     allocation: str | None = None,
     q: Search = None,
+    after: Key = None,
+    before: Key = None,
+    last: bool = False,
     page: PageNumber = 1,
 ) -> Response:
     result = build_overview(page_uow(request), build_id, actor=actor(request))
-    units, filters = _units(request, build_id, status, allocation, q, page)
+    filters = _unit_filters(status, allocation, q)
+    units = _units(request, build_id, filters, _unit_window(after, before, last, page))
     return render(
         request,
         "build.html",
@@ -247,16 +278,21 @@ def build_units_partial(
     status: str | None = None,
     allocation: str | None = None,
     q: Search = None,
+    after: Key = None,
+    before: Key = None,
+    last: bool = False,
     page: PageNumber = 1,
 ) -> Response:
     """The unit table alone, for HTMX; a browser asking directly gets the whole build page."""
     base = f"/builds/{build_id}"
+    filters = _unit_filters(status, allocation, q)
+    window = _unit_window(after, before, last, page)
+    address = url_with(base, filters, **_window_params(window))
     if not is_htmx(request):
-        params = {"status": status, "allocation": allocation, "q": q}
-        return RedirectResponse(url_with(base, params, page=page_param(page)), 303)
-    units, filters = _units(request, build_id, status, allocation, q, page)
+        return RedirectResponse(address, 303)
+    units = _units(request, build_id, filters, window)
     context = {"units": units, "filters": filters, "base": base}
-    return _table(request, "partials/units_table.html", context, page)
+    return render(request, "partials/units_table.html", context, headers={"HX-Push-Url": address})
 
 
 @router.get("/units", name="unit_lookup", openapi_extra=READ_UNITS)

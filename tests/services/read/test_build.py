@@ -10,8 +10,9 @@ from sqlalchemy import Engine, insert
 
 from phasegate.domain.enums import Allocation, UnitStatus
 from phasegate.domain.errors import InvalidInput, NotFound
-from phasegate.services.read.build import build_overview, build_units
-from phasegate.store.models import BuildStationStat, StationPass
+from phasegate.services.paging import KeysetPage, Window
+from phasegate.services.read.build import UnitRow, build_overview, build_units
+from phasegate.store.models import Build, BuildStationStat, StationPass, Unit
 from phasegate.store.uow import UnitOfWork
 from tests.factories import ACTOR, make_build, make_line, make_product, make_unit
 
@@ -160,9 +161,9 @@ def test_build_units_filters_and_pages(uow: UnitOfWork, engine: Engine) -> None:
             ],
         )
 
-    page = build_units(uow, build.id, limit=10, offset=10, actor=ACTOR)
+    page = build_units(uow, build.id, limit=10, window=Window(offset=10), actor=ACTOR)
     assert page.total == 30 and [u.serial for u in page.items][:2] == ["U-011", "U-012"]
-    assert (page.number, page.page_count, page.first_index, page.last_index) == (2, 3, 11, 20)
+    assert (page.previous_key, page.next_key) == ("U-011", "U-020")
     failed = build_units(uow, build.id, status="failed", actor=ACTOR)
     assert [u.serial for u in failed.items] == [
         "U-005",
@@ -174,7 +175,9 @@ def test_build_units_filters_and_pages(uow: UnitOfWork, engine: Engine) -> None:
     ]
     both = build_units(uow, build.id, status="failed", allocation="testing", actor=ACTOR)
     assert [u.serial for u in both.items] == ["U-005", "U-015", "U-025"]
-    assert build_units(uow, build.id, q="u-02", actor=ACTOR).total == 10  # U-020 .. U-029
+    searched = build_units(uow, build.id, q="u-02", actor=ACTOR)
+    assert [u.serial for u in searched.items] == [f"U-{i:03d}" for i in range(20, 30)]
+    assert searched.total is None  # a search is not counted
     first = build_units(uow, build.id, q="U-001", actor=ACTOR).items[0]
     assert (first.passes, first.failed_passes, first.last_station) == (2, 1, "S2")
     assert first.last_activity == T0 + dt.timedelta(minutes=5)
@@ -182,3 +185,97 @@ def test_build_units_filters_and_pages(uow: UnitOfWork, engine: Engine) -> None:
         build_units(uow, build.id, status="lost", actor=ACTOR)
     with pytest.raises(NotFound):
         build_units(uow, 9999, actor=ACTOR)
+
+
+def _serials(page: KeysetPage[UnitRow]) -> list[str]:
+    return [u.serial for u in page.items]
+
+
+def test_build_units_pages_by_key_both_ways(uow: UnitOfWork) -> None:
+    """Seven units of a build, pages of three: first, next, next (the last, partial), then back
+    from there, the last page read backwards, and filters and a search paged the same way."""
+    build = make_build(uow)
+    other = make_build(uow, product_id=build.product_id)
+    for i in range(1, 8):
+        make_unit(uow, build, serial=f"K-{i:02d}", status="shipped" if i % 2 else "passed")
+    make_unit(uow, other, serial="K-00")  # another build's unit never shows
+
+    def units(window: Window | None = None, **filters: str) -> KeysetPage[UnitRow]:
+        return build_units(uow, build.id, limit=3, window=window, actor=ACTOR, **filters)
+
+    first = units()
+    assert _serials(first) == ["K-01", "K-02", "K-03"]
+    assert (first.total, first.previous_key, first.next_key) == (7, None, "K-03")
+    second = units(Window(after=first.next_key))
+    assert _serials(second) == ["K-04", "K-05", "K-06"]
+    assert (second.previous_key, second.next_key) == ("K-04", "K-06")
+    third = units(Window(after=second.next_key))
+    assert _serials(third) == ["K-07"] and (third.previous_key, third.next_key) == ("K-07", None)
+    back = units(Window(before=third.previous_key))
+    assert _serials(back) == _serials(second)
+    assert (back.previous_key, back.next_key) == ("K-04", "K-06")
+    start = units(Window(before=back.previous_key))
+    assert _serials(start) == _serials(first) and start.previous_key is None
+    last = units(Window(last=True))
+    assert _serials(last) == ["K-05", "K-06", "K-07"]
+    assert (last.previous_key, last.next_key) == ("K-05", None)
+
+    shipped = units(status="shipped")
+    assert _serials(shipped) == ["K-01", "K-03", "K-05"] and shipped.total == 4
+    shipped_next = units(Window(after=shipped.next_key), status="shipped")
+    assert _serials(shipped_next) == ["K-07"] and shipped_next.next_key is None
+    assert _serials(units(Window(last=True), status="passed")) == ["K-02", "K-04", "K-06"]
+    assert units(status="passed", allocation="testing").total == 0
+
+    searched = units(q="k-0")
+    assert _serials(searched) == ["K-01", "K-02", "K-03"] and searched.total is None
+    assert searched.next_key == "K-03"
+    assert _serials(units(Window(last=True), q="K-0")) == ["K-05", "K-06", "K-07"]
+
+
+def _raw_units(engine: Engine, build: Build, *serials: str) -> None:
+    """Units stored by SQL, with serials the record service would refuse (other letters than
+    ASCII), as data written before that rule or by hand may hold."""
+    rows = [{"product_id": build.product_id, "build_id": build.id, "serial": s} for s in serials]
+    with engine.begin() as conn:
+        conn.execute(insert(Unit), rows)
+
+
+def test_build_units_keys_are_text_not_code(uow: UnitOfWork, engine: Engine) -> None:
+    """A key is compared as text: quotes, SQL, wildcards, NUL-free Unicode and keys outside
+    the list give pages, never errors or other builds' units; a key too long, or two windows at
+    once, is refused naming the parameter."""
+    build = make_build(uow)
+    _raw_units(engine, build, "A-1", "a%2", "B_3", "Ü-4")
+    for key in ("' OR 1=1 --", "%", "_", "zzzz", "\\", "Ω", " ", "A-1'; DROP TABLE units; --"):
+        after = build_units(uow, build.id, window=Window(after=key), actor=ACTOR)
+        before = build_units(uow, build.id, window=Window(before=key), actor=ACTOR)
+        assert sorted(_serials(after) + _serials(before)) == sorted(
+            s for s in ("A-1", "a%2", "B_3", "Ü-4") if s != key
+        )
+    with pytest.raises(InvalidInput, match="after: must be 1 to 200 characters long"):
+        Window(after="x" * 201)
+    with pytest.raises(InvalidInput, match="before: must be 1 to 200 characters long"):
+        Window(before="")
+    with pytest.raises(InvalidInput, match="before: cannot be given with after"):
+        Window(after="A", before="B")
+    with pytest.raises(InvalidInput, match="last: cannot be given with after"):
+        Window(after="A", last=True)
+
+
+def test_build_units_search_is_literal_and_ignores_case(uow: UnitOfWork, engine: Engine) -> None:
+    """``%`` and ``_`` stand for themselves, ASCII and other letters match whatever their case
+    (Ü finds ü, as PostgreSQL's lower() has it), and a serial of other characters is found by
+    a needle in ASCII."""
+    build = make_build(uow)
+    _raw_units(engine, build, "AX-100", "ax%200", "AX_300", "ÜBER-1", "über-2", "Ω-ax-9")
+
+    def found(q: str) -> list[str]:
+        return _serials(build_units(uow, build.id, q=q, actor=ACTOR))
+
+    assert found("x%") == ["ax%200"]
+    assert found("x_") == ["AX_300"]
+    assert found("ax") == ["AX-100", "AX_300", "ax%200", "Ω-ax-9"]
+    assert found("üBER") == ["ÜBER-1", "über-2"]
+    assert found("ω-AX") == ["Ω-ax-9"]
+    assert found("/") == []

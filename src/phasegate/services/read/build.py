@@ -15,7 +15,7 @@ from phasegate.domain.enums import Allocation, Outcome, Phase, UnitStatus
 from phasegate.domain.errors import NotFound
 from phasegate.domain.policy import Action, Kind, Principal
 from phasegate.services.access import authorize, scoped
-from phasegate.services.paging import Page, check_page, parse_optional_enum
+from phasegate.services.paging import KeysetPage, Window, check_page, parse_optional_enum
 from phasegate.services.read.product import BuildRow, build_fields
 from phasegate.services.read.rows import OPEN_FINDING_STATUSES, SpecsMet, Tally, specs_met
 from phasegate.services.read.unit import UnitSummary
@@ -39,6 +39,7 @@ from phasegate.store.models import (
     StationPass,
     Unit,
 )
+from phasegate.store.search import contains_text
 from phasegate.store.uow import UnitOfWork
 
 
@@ -267,6 +268,9 @@ class UnitRow(UnitSummary):
     defects: int
 
 
+UnitQuery = Select[int, str, UnitStatus, Allocation]
+
+
 def build_units(
     uow: UnitOfWork,
     build_id: int,
@@ -276,13 +280,22 @@ def build_units(
     allocation: Allocation | str | None = None,
     q: str | None = None,
     limit: int = 50,
-    offset: int = 0,
-) -> Page[UnitRow]:
-    """A page of the build's units by serial, filtered by status, allocation and serial text."""
+    window: Window | None = None,
+) -> KeysetPage[UnitRow]:
+    """A page of the build's units in serial order, filtered by status, allocation and a text
+    found in the serial (whatever its case), reached by key: ``window`` says after or before
+    which serial the page starts, or that it is the last page (the first page by default).
+
+    One query reads the page, from the build's serial index (the last page and the pages before
+    a key read it backwards), one more than asked to learn whether there are more; the total
+    comes from the maintained counts, and is not counted for a search (``total`` is ``None``).
+    """
     authorize(actor, Action.READ, Kind.UNIT)
-    check_page(limit, offset)
+    check_page(limit, 0)
+    window = window or Window()
     wanted_status = parse_optional_enum(UnitStatus, "status", status)
     wanted_allocation = parse_optional_enum(Allocation, "allocation", allocation)
+    search = q.strip() if q else ""
     with uow:
         product_key = uow.session.scalar(
             scoped(
@@ -295,16 +308,83 @@ def build_units(
         )
         if product_key is None:
             raise NotFound(f"build {build_id} does not exist")
-        stmt = _units_matching(build_id, wanted_status, wanted_allocation, q)
-        total = _count(uow, select(func.count()).select_from(stmt.subquery()))
-        units = uow.session.execute(stmt.order_by(Unit.serial, Unit.id).limit(limit).offset(offset))
-        items = _unit_rows(uow, product_key, units.all())
-        return Page(items=items, total=total, limit=limit, offset=offset)
+        stmt = _units_matching(build_id, wanted_status, wanted_allocation, search)
+        units, more = _window_of(uow, stmt, window, limit)
+        total = None if search else _unit_total(uow, build_id, wanted_status, wanted_allocation)
+        return KeysetPage(
+            items=_unit_rows(uow, product_key, units),
+            limit=limit,
+            total=total,
+            next_key=_next_key(units, window, more),
+            previous_key=_previous_key(units, window, more),
+            start=_start(window, total, len(units)),
+        )
+
+
+def _window_of(
+    uow: UnitOfWork, stmt: UnitQuery, window: Window, limit: int
+) -> tuple[list[Any], bool]:
+    """The units of the page in serial order, and whether more lie beyond it in the direction
+    it was read (one more row is read to tell)."""
+    if window.after is not None:
+        stmt = stmt.where(Unit.serial > window.after)
+    if window.before is not None:
+        stmt = stmt.where(Unit.serial < window.before)
+    order = Unit.serial.desc() if window.backwards else Unit.serial
+    stmt = stmt.order_by(order).limit(limit + 1)
+    if window.offset:
+        stmt = stmt.offset(window.offset)
+    rows = list(uow.session.execute(stmt).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return (rows[::-1] if window.backwards else rows), more
+
+
+def _next_key(units: Sequence[Any], window: Window, more: bool) -> str | None:
+    """The serial the next page starts after: there is a next page when reading forwards found
+    more, or when the page was read backwards from a key (the key's own page follows)."""
+    if not units or window.last:
+        return None
+    has_next = window.before is not None or more
+    return str(units[-1].serial) if has_next else None
+
+
+def _previous_key(units: Sequence[Any], window: Window, more: bool) -> str | None:
+    """The serial the previous page ends before: there is a previous page when reading
+    backwards found more, or when the page starts after a key or at an offset."""
+    if not units:
+        return None
+    has_previous = more if window.backwards else (window.after is not None or window.offset > 0)
+    return str(units[0].serial) if has_previous else None
+
+
+def _start(window: Window, total: int | None, shown: int) -> int | None:
+    """Position of the page's first unit, where it is known without counting."""
+    if not shown:
+        return None
+    if window.last:
+        return None if total is None else max(total - shown + 1, 1)
+    if window.after is None and window.before is None:
+        return window.offset + 1
+    return None
+
+
+def _unit_total(
+    uow: UnitOfWork, build_id: int, status: UnitStatus | None, allocation: Allocation | None
+) -> int:
+    """The build's units of this status and allocation, from the maintained counts."""
+    counts = BuildUnitCount
+    stmt = select(func.coalesce(func.sum(counts.n), 0)).where(counts.build_id == build_id)
+    if status is not None:
+        stmt = stmt.where(counts.status == status)
+    if allocation is not None:
+        stmt = stmt.where(counts.allocation == allocation)
+    return _count(uow, stmt)
 
 
 def _units_matching(
-    build_id: int, status: UnitStatus | None, allocation: Allocation | None, q: str | None
-) -> Select[int, str, UnitStatus, Allocation]:
+    build_id: int, status: UnitStatus | None, allocation: Allocation | None, search: str
+) -> UnitQuery:
     stmt = select(Unit.id, Unit.serial, Unit.status, Unit.allocation).where(
         Unit.build_id == build_id
     )
@@ -312,8 +392,8 @@ def _units_matching(
         stmt = stmt.where(Unit.status == status)
     if allocation is not None:
         stmt = stmt.where(Unit.allocation == allocation)
-    if q and q.strip():
-        stmt = stmt.where(func.lower(Unit.serial).like(f"%{q.strip().lower()}%"))
+    if search:
+        stmt = stmt.where(contains_text(Unit.serial, search))
     return stmt
 
 
