@@ -79,6 +79,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "A build's cost per unit and per good unit by material, labor, overhead, tooling, scrap "
         "and rework; the learning curve and the cost projected to the target volume.",
     ),
+    "control-plan": (
+        "phasegate.cli.control_plan",
+        "Control plans: per station, characteristic, method, gauge, sample size, frequency, "
+        "chart and reaction plan; gauges, gage R&R studies and the coverage of the CTQs.",
+    ),
     "users": ("phasegate.cli.users", "Users: who signs in, with which role (admin only)."),
     "tokens": (
         "phasegate.cli.users",

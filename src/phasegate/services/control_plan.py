@@ -362,7 +362,7 @@ def _named(uow: UnitOfWork, model: Any, column: Any, name: str, what: str, **whe
     if not found:
         raise invalid(what, f"{name!r} does not exist")
     if len(found) > 1:
-        raise invalid(what, f"{name!r} names more than one {what}; say which line (--line)")
+        raise invalid(what, f"{name!r} names more than one {what}; name its line too")
     return found[0]
 
 
@@ -404,6 +404,56 @@ def item_names(
         "characteristic_id": found_char.id,
         "gauge_id": gauge_id,
     }
+
+
+def new_plan(
+    uow: UnitOfWork,
+    product_ref: str,
+    *,
+    name: str,
+    actor: Principal,
+    plan_version: str | None = None,
+    status: str | None = None,
+    line: str | None = None,
+    revision: str | None = None,
+    description: str | None = None,
+) -> ControlPlan:
+    """Create a control plan of the product, its line and revision named as people name them."""
+    authorize(actor, Action.CREATE, Kind.CONTROL_PLAN)
+    product = resolve_product(uow, product_ref, actor=actor)
+    data: dict[str, Any] = {"product_id": product.id, "name": name}
+    with uow:
+        if line is not None:
+            data["line_id"] = _named(uow, Line, Line.name, line, "line").id
+        if revision is not None:
+            data["revision_id"] = _named(
+                uow, Revision, Revision.code, revision, "revision", product_id=product.id
+            ).id
+    given = {"plan_version": plan_version, "status": status, "description": description}
+    data |= {k: v for k, v in given.items() if v is not None}
+    return crud.create(uow, CONTROL_PLANS, data, actor=actor)
+
+
+def new_gauge(
+    uow: UnitOfWork,
+    name: str,
+    *,
+    actor: Principal,
+    product: str | None = None,
+    line: str | None = None,
+    description: str | None = None,
+) -> Gauge:
+    """Create a gauge, its product (key) and line named as people name them."""
+    authorize(actor, Action.CREATE, Kind.CONTROL_PLAN)
+    data: dict[str, Any] = {"name": name}
+    if product is not None:
+        data["product_id"] = resolve_product(uow, product, actor=actor).id
+    with uow:
+        if line is not None:
+            data["line_id"] = _named(uow, Line, Line.name, line, "line").id
+    if description is not None:
+        data["description"] = description
+    return crud.create(uow, GAUGES, data, actor=actor)
 
 
 # --- the plan as a sheet -----------------------------------------------------------------------
