@@ -14,6 +14,7 @@ from phasegate.api.costing import router as costing_router
 from phasegate.api.defects import router as defects_router
 from phasegate.api.errors import install_error_handlers
 from phasegate.api.limits import RequestBodyCheck
+from phasegate.api.line_performance import router as line_performance_router
 from phasegate.api.resources import COLLECTIONS, collection_router
 
 DESCRIPTION = """\
@@ -91,6 +92,7 @@ def create_api() -> FastAPI:
         ingest.router,
         measurements.router,
         defects_router,
+        line_performance_router,
         costing_router,
         characteristics.router,
         audit.router,

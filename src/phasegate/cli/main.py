@@ -84,6 +84,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Control plans: per station, characteristic, method, gauge, sample size, frequency, "
         "chart and reaction plan; gauges, gage R&R studies and the coverage of the CTQs.",
     ),
+    "line-performance": (
+        "phasegate.cli.line_performance",
+        "A build's line performance: cycle times per station, bottleneck, takt time, balance "
+        "efficiency, throughput, WIP and flow time, waiting and rework.",
+    ),
     "users": ("phasegate.cli.users", "Users: who signs in, with which role (admin only)."),
     "tokens": (
         "phasegate.cli.users",
@@ -148,6 +153,7 @@ def _register() -> None:
         analysis,
         costing,
         ingest,
+        line_performance,
         measurements,
         records,
         system,

@@ -84,6 +84,60 @@ class StationPerformance:
     routing: StationRouting
     bottleneck: bool
 
+    def detail(self) -> dict[str, Any]:
+        """Everything known of the station, JSON-ready; statistics from too little data are
+        "insufficient data (n = ...)", the trend ``null`` below three cycle times."""
+        c, w = self.cycle, self.routing
+        trend = None
+        if self.trend is not None:
+            trend = {
+                "slope_s_per_unit": self.trend.slope_s_per_unit,
+                "intercept_s": self.trend.intercept_s,
+                "ci": self.trend.ci.as_list(),
+                "n": self.trend.n,
+                "significant": self.trend.significant(),
+            }
+        fpy = None
+        if self.fpy is not None:
+            fpy = {
+                "value": self.fpy.yield_frac,
+                "ci": self.fpy.ci.as_list(),
+                "lower_bound": self.fpy.lower_bound,
+                "passed_first": self.fpy.passed,
+                "first_attempts": self.fpy.units,
+            }
+        return {
+            "name": self.name,
+            "sequence": self.sequence,
+            "servers": self.servers,
+            "planned_cycle_time_s": self.planned_cycle_time_s,
+            "passes": self.passes,
+            "n": c.n,
+            "mean_s": shown(c.mean_s, c.n),
+            "median_s": shown(c.median_s, c.n),
+            "p90_s": shown(c.p90_s, c.n),
+            "sd_s": shown(c.sd_s, c.n),
+            "cv": shown(c.cv, c.n),
+            "min_s": c.min_s,
+            "max_s": c.max_s,
+            "effective_cycle_s": shown(self.effective_cycle_s, c.n),
+            "bottleneck": self.bottleneck,
+            "trend": trend,
+            "fpy": fpy,
+            "waiting": {
+                "n": w.waits,
+                "mean_s": shown(w.mean_wait_s, w.waits),
+                "median_s": shown(w.median_wait_s, w.waits),
+            },
+            "rework": {
+                "visited_units": w.visited_units,
+                "reworked_units": w.reworked_units,
+                "extra_passes": w.extra_passes,
+                "share": shown(w.rework_share(), w.visited_units),
+                "loops_back": w.loops_back,
+            },
+        }
+
     def contract(self) -> dict[str, Any]:
         """The station in the build report's ``line`` object."""
         c = self.cycle
@@ -159,6 +213,56 @@ class BuildLinePerformance:
             ),
             "throughput_per_hour": shown(self.throughput_per_hour, n),
             "stations": [s.contract() for s in self.stations],
+        }
+
+    def detail(self) -> dict[str, Any]:
+        """What the line object leaves out, JSON-ready: the calendar and the demand, the flow
+        (WIP, flow time, observed throughput, Little's law), the RTY and each station's detail."""
+        cal, flow = self.calendar, self.flow
+        return {
+            "line": self.line,
+            "calendar": {
+                "shifts_per_day": cal.shifts_per_day,
+                "hours_per_shift": cal.hours_per_shift,
+                "days_per_year": cal.days_per_year,
+                "available_s_per_year": cal.available_s_per_year(),
+            },
+            "annual_demand": self.annual_demand,
+            "meets_takt": self.meets_takt,
+            "bottleneck_effective_cycle_s": None
+            if self.balance is None
+            else self.balance.bottleneck_s,
+            "balance_delay": None if self.balance is None else self.balance.balance_delay(),
+            "passes": self.passes,
+            "confidence": self.confidence,
+            "rty": None
+            if self.rty is None
+            else {"value": self.rty.yield_frac, "ci": self.rty.ci.as_list()},
+            "flow": None
+            if flow is None
+            else {
+                "units": flow.units,
+                "finished": flow.finished,
+                "window_s": flow.window_s,
+                "mean_wip": flow.mean_wip,
+                "max_wip": flow.max_wip,
+                "mean_flow_s": shown(flow.mean_flow_s, flow.finished),
+                "median_flow_s": shown(flow.median_flow_s, flow.finished),
+                "throughput_per_hour": shown(flow.throughput_per_hour, flow.finished),
+                "littles_wip": shown(flow.littles_wip, flow.finished),
+            },
+            "stations": [s.detail() for s in self.stations],
+        }
+
+    def document(self) -> dict[str, Any]:
+        """The whole answer of the API and of ``--format json``: the build, the line object of
+        the build report and the detail."""
+        return {
+            "build": self.build_code,
+            "product": self.product_key,
+            "phase": self.phase.value,
+            "line": self.contract(),
+            "detail": self.detail(),
         }
 
 
