@@ -116,12 +116,12 @@ def _print_detail(detail: Any, fmt: OutputFormat) -> None:
     if cap is not None:
         rows = [
             {
-                "index": index,
-                "value": _g(cap[index]),
-                "ci": f"[{_g(cap['ci'][index][0])}, {_g(cap['ci'][index][1])}]",
-                "lower_bound": _g(cap["lower_bounds"][index]),
+                "index": row["index"],
+                "value": _g(row["value"]),
+                "ci": f"[{_g(row['ci_low'])}, {_g(row['ci_high'])}]",
+                "lower_bound": _g(row["lower_bound"]),
             }
-            for index in ("cp", "cpk", "pp", "ppk")
+            for row in detail.capability_rows()
         ]
         emit_rows(rows, fmt, title=f"Capability ({cap['confidence'] * 100:g} % confidence)")
         verdict = cap["normality"]

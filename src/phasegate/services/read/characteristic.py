@@ -76,6 +76,8 @@ from phasegate.store.models import (
 from phasegate.store.uow import UnitOfWork
 
 __all__ = [
+    "CAPABILITY_COLUMNS",
+    "CAPABILITY_INDICES",
     "CONFIDENCE",
     "CONTRACT_FIELDS",
     "CPK_LOWER_TARGET",
@@ -83,6 +85,7 @@ __all__ = [
     "MIN_CAPABILITY_VALUES",
     "MIN_CHART_POINTS",
     "POINT_COLUMNS",
+    "SIGNAL_COLUMNS",
     "SUBGROUP_SIZE",
     "BuildCharacteristics",
     "BuildRef",
@@ -122,6 +125,12 @@ FLAT_COLUMNS = (
 """The columns of the table as CSV: the interval in two cells, the unit and the note added."""
 POINT_COLUMNS = ("subgroup", "size", "value", "lcl", "ucl", "rules", "units", "test_runs")
 """The columns of a chart's points as CSV: each subgroup with the units behind it."""
+SIGNAL_COLUMNS = ("chart", "subgroup", "value", "rules", "descriptions", "units", "test_runs")
+"""The columns of the signals as CSV."""
+CAPABILITY_COLUMNS = ("index", "value", "ci_low", "ci_high", "lower_bound")
+"""The columns of the capability indices as CSV."""
+CAPABILITY_INDICES = ("cp", "cpk", "cpl", "cpu", "cpm", "pp", "ppk")
+"""The indices a capability table shows, in order."""
 
 
 class Status(StrEnum):
@@ -228,6 +237,11 @@ class CharacteristicRow:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def headline(self) -> str:
+        """The note without its reason: ``insufficient data (n = 12)``."""
+        return self.note.partition(":")[0]
 
     @property
     def ctq(self) -> bool:
@@ -372,6 +386,27 @@ class CharacteristicDetail:
             )
         return out
 
+    def capability_rows(self) -> list[dict[str, Any]]:
+        """The capability indices (:data:`CAPABILITY_COLUMNS`), each with its two-sided
+        interval and one-sided lower bound; none without capability."""
+        if self.capability is None:
+            return []
+        r = self.capability.result
+        return [
+            {
+                "index": name,
+                "value": finite_or_none(r.index(name)),
+                "ci_low": finite_or_none(r.ci[name].low),
+                "ci_high": finite_or_none(r.ci[name].high),
+                "lower_bound": finite_or_none(r.lower_bounds[name]),
+            }
+            for name in CAPABILITY_INDICES
+        ]
+
+    def signal_rows(self) -> list[dict[str, Any]]:
+        """The signals (:data:`SIGNAL_COLUMNS`) with the units and test runs behind each."""
+        return [signal.as_dict() for signal in self.signals]
+
     def as_dict(self) -> dict[str, Any]:
         """The JSON document of the API and ``phasegate characteristics --name``."""
         s = self.spec
@@ -396,7 +431,7 @@ class CharacteristicDetail:
             "subgroup_size": self.subgroup_size,
             "chart": None if self.chart is None else self.chart.as_dict(),
             "chart_note": self.chart_note,
-            "signals": [sig.as_dict() for sig in self.signals],
+            "signals": self.signal_rows(),
             "capability": None if self.capability is None else self.capability.as_dict(),
             "capability_note": self.capability_note,
             "histogram": histogram,
