@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import time
 import tracemalloc
 
 import pytest
@@ -193,7 +192,6 @@ def test_two_hundred_thousand_rows_stream_in_bounded_memory() -> None:
         return b"".join(out)
 
     data = rows()
-    start = time.perf_counter()
     tracemalloc.start()
     try:
         count = 0
@@ -205,7 +203,6 @@ def test_two_hundred_thousand_rows_stream_in_bounded_memory() -> None:
         tracemalloc.stop()
     assert count == 200_000
     assert peak < 50_000_000, f"peak {peak / 1e6:.1f} MB"
-    assert time.perf_counter() - start < 10
 
 
 def test_an_unreadable_row_inside_a_run_refuses_the_run() -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, select, text
 from phasegate.domain.enums import AuditAction, Outcome, Severity
 from phasegate.domain.errors import Conflict, Forbidden, InvalidInput
 from phasegate.domain.policy import SYSTEM, Principal, Role, Scope
+from phasegate.ingest.measurement_columns import MeasurementBlock
 from phasegate.ingest.records import (
     AttachmentIn,
     DefectIn,
@@ -484,7 +485,7 @@ def test_each_batch_is_stored_whole_and_a_rerun_completes_the_file(
     uow: UnitOfWork, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     items: list[Parsed] = [run(f"SN-{i}", minute=i) for i in range(5)]
-    real = bulk.insert_measurements
+    real = bulk.insert_measurement_columns
     calls = []
 
     def failing(*args: Any, **kwargs: Any) -> int:
@@ -493,10 +494,10 @@ def test_each_batch_is_stored_whole_and_a_rerun_completes_the_file(
             raise RuntimeError("the process died")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(bulk, "insert_measurements", failing)
+    monkeypatch.setattr(bulk, "insert_measurement_columns", failing)
     with pytest.raises(RuntimeError, match="the process died"):
         take(uow, items, build=world.build, batch_records=2)
-    monkeypatch.setattr(bulk, "insert_measurements", real)
+    monkeypatch.setattr(bulk, "insert_measurement_columns", real)
 
     # The first batch is there whole; nothing of the second (not even its units).
     with uow:
@@ -930,3 +931,137 @@ def test_ingest_stream_takes_the_digest_and_format_of_an_open_stream(
     with uow:
         failed = uow.session.scalars(select(IngestFile).where(IngestFile.name == "empty.csv")).one()
         assert failed.status == "failed" and failed.rejected == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Measurements given no outcome are judged against their limits
+
+
+def test_a_measurement_without_an_outcome_is_judged_and_so_is_its_run(
+    uow: UnitOfWork, world: World
+) -> None:
+    """Gap's limits are 0.1..0.3 mm. A value given no outcome is judged against its own limits,
+    else its characteristic's (inclusive); a run given no outcome takes its measurements'."""
+    unset = Outcome.UNSET
+
+    def unjudged(serial: str, *, outcome: Outcome, **more: Any) -> TestRunIn:
+        return replace(run(serial, **more), outcome=outcome)
+
+    runs = [
+        unjudged(  # within Gap's limits, on the limit, outside its own limits
+            "SN-J1",
+            outcome=unset,
+            measurements=(
+                MeasurementIn("Gap", value=0.2, outcome=unset),
+                MeasurementIn("Gap", value=0.3, outcome=unset),
+                MeasurementIn("Other", value=5.0, lsl=6.0, outcome=unset),
+            ),
+        ),
+        unjudged(  # outside Gap's limits, but the station said pass: its verdict is kept
+            "SN-J2",
+            outcome=unset,
+            measurements=(MeasurementIn("Gap", value=0.9, outcome=Outcome.PASS),),
+        ),
+        unjudged(  # within, and no limit for a text value: the run passes
+            "SN-J3",
+            outcome=unset,
+            measurements=(
+                MeasurementIn("Gap", value=0.25, outcome=unset),
+                MeasurementIn("Label", text_value="ok", outcome=unset),
+            ),
+        ),
+        unjudged(  # its own outcome stands
+            "SN-J4",
+            outcome=Outcome.ERROR,
+            measurements=(MeasurementIn("Gap", value=0.9, outcome=unset),),
+        ),
+    ]
+    result = take(uow, list(runs), build=world.build)
+    assert result.inserted == 4
+    with uow:
+        stored = uow.session.execute(
+            select(Unit.serial, Measurement.name, Measurement.value, Measurement.outcome)
+            .join(Unit, Unit.id == Measurement.unit_id)
+            .order_by(Measurement.id)
+        ).all()
+        assert [(s, n, o) for s, n, _, o in stored] == [
+            ("SN-J1", "Gap", Outcome.PASS),
+            ("SN-J1", "Gap", Outcome.PASS),
+            ("SN-J1", "Other", Outcome.FAIL),
+            ("SN-J2", "Gap", Outcome.PASS),
+            ("SN-J3", "Gap", Outcome.PASS),
+            ("SN-J3", "Label", Outcome.UNSET),
+            ("SN-J4", "Gap", Outcome.FAIL),
+        ]
+        outcomes = dict(
+            uow.session.execute(
+                select(Unit.serial, TestRun.outcome).join(Unit, Unit.id == TestRun.unit_id)
+            ).all()
+        )
+        assert outcomes == {
+            "SN-J1": Outcome.FAIL,
+            "SN-J2": Outcome.PASS,
+            "SN-J3": Outcome.PASS,
+            "SN-J4": Outcome.ERROR,
+        }
+        gap = uow.session.get(BuildCharacteristicStat, (world.build_id, world.gap_id))
+        assert gap is not None
+        assert (gap.count, gap.passed, gap.failed, gap.above_usl) == (5, 4, 1, 2)
+
+
+_FLOATS = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, 1.0, -1.0]),
+)
+_TEXT = st.one_of(
+    st.sampled_from(["Gap", "", " x", "a\x00b", "V", "x" * 201, "y" * 41, "\ud800"]),
+    st.text(max_size=5),
+)
+
+
+@st.composite
+def _measurement(draw: st.DrawFn) -> MeasurementIn:
+    return MeasurementIn(
+        name=draw(_TEXT),
+        value=draw(_FLOATS),
+        unit=draw(_TEXT),
+        lsl=draw(_FLOATS),
+        usl=draw(_FLOATS),
+        text_value=draw(st.one_of(st.none(), _TEXT)),
+        outcome=draw(st.sampled_from(list(Outcome))),
+        measured_at=draw(st.one_of(st.none(), st.just(T0), st.just(T0.replace(tzinfo=None)))),
+    )
+
+
+@given(st.lists(st.lists(_measurement(), max_size=4), max_size=5))
+@settings(max_examples=300, deadline=None)
+def test_the_batch_check_passes_only_runs_whose_every_measurement_is_good(
+    measurements: list[list[MeasurementIn]],
+) -> None:
+    """The check of a whole batch at once is sound: a run it lets through has no measurement
+    the full check of one measurement refuses (it may send a good run to the full check)."""
+    runs = [run(f"SN-{i}", measurements=tuple(ms)) for i, ms in enumerate(measurements)]
+    good = MeasurementBlock.of(runs).plainly_good_runs().tolist()
+    assert len(good) == len(runs)
+    for ok, r in zip(good, runs, strict=True):
+        problems = [ingest._measurement_problem(m) for m in r.measurements]
+        if ok:
+            assert problems == [None] * len(problems)
+
+
+def test_the_batch_check_lets_plain_measurements_through_and_names_each_other_kind() -> None:
+    plain = (MeasurementIn("Gap", 0.2, unit="mm", lsl=0.1, usl=0.3), MeasurementIn("V", None))
+    others = [
+        MeasurementIn("Gap", float("inf")),
+        MeasurementIn("Gap", 1.0, lsl=2.0, usl=1.0),
+        MeasurementIn("", 1.0),
+        MeasurementIn("Gap", 1.0, unit="u" * 41),
+        MeasurementIn("G\x00ap", 1.0),
+        MeasurementIn("Gap", text_value="ok"),
+        MeasurementIn("Gap", 1.0, measured_at=T0),
+        MeasurementIn("Gap", 1.0, extra={"k": 1}),
+    ]
+    runs = [run("SN-0", measurements=plain)]
+    runs += [run(f"SN-{i}", measurements=(*plain, m)) for i, m in enumerate(others, 1)]
+    assert MeasurementBlock.of(runs).plainly_good_runs().tolist() == [True] + [False] * 8

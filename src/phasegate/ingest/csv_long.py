@@ -12,21 +12,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import repeat
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from phasegate.domain.enums import Outcome
-from phasegate.ingest.records import (
-    MeasurementIn,
-    Parsed,
-    Rejected,
-    TestRunIn,
-    excerpt,
-)
+from phasegate.ingest.measurement_columns import RunMeasurements
+from phasegate.ingest.records import Parsed, Rejected, TestRunIn, excerpt
 from phasegate.ingest.tables import Block, CsvOptions, Table, floats, test_run_of
 from phasegate.ingest.values import parse_outcome
 
@@ -53,7 +47,7 @@ class _Run:
     key: str
     line: int
     fields: dict[str, str]
-    measurements: list[MeasurementIn] = field(default_factory=list)
+    columns: _Columns = field(default_factory=lambda: _Columns([], [], [], [], [], []))
     parts: list[tuple[Block, int, int]] = field(default_factory=list)  # its rows, per block
     bad: tuple[int, str] | None = None
     late: bool = False  # its key ended before: every row is refused as it comes
@@ -68,15 +62,31 @@ def read_long(
 
 
 @dataclass(frozen=True, slots=True)
-class _Cells:
-    """One block's measurement columns as Python lists, and its bad rows (sorted)."""
+class _Columns:
+    """Measurement columns as Python lists of equal length."""
 
     names: list[str]
     values: list[float | None]
-    units: list[str] | Iterator[str]
-    lsl: list[float | None] | Iterator[None]
-    usl: list[float | None] | Iterator[None]
-    outcomes: list[Outcome] | Iterator[Outcome]
+    units: list[str]
+    lsl: list[float | None]
+    usl: list[float | None]
+    outcomes: list[Outcome]
+
+    def extend(self, other: _Columns, a: int, b: int) -> None:
+        """Add rows ``a:b`` of ``other``."""
+        self.names.extend(other.names[a:b])
+        self.values.extend(other.values[a:b])
+        self.units.extend(other.units[a:b])
+        self.lsl.extend(other.lsl[a:b])
+        self.usl.extend(other.usl[a:b])
+        self.outcomes.extend(other.outcomes[a:b])
+
+
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    """One block's measurement columns, and its bad rows (sorted)."""
+
+    columns: _Columns
     bad_rows: np.ndarray
     bad: dict[int, str]
 
@@ -173,19 +183,7 @@ class _Reader:
             i = int(cells.bad_rows[at])
             run.bad = (int(block.lines[i]), cells.bad[i])
             return
-        run.measurements.extend(
-            map(
-                MeasurementIn,
-                cells.names[a:b],
-                cells.values[a:b],
-                repeat(None),
-                repeat(None),
-                _part(cells.units, a, b),
-                _part(cells.lsl, a, b),
-                _part(cells.usl, a, b),
-                _part(cells.outcomes, a, b),
-            )
-        )
+        run.columns.extend(cells.columns, a, b)
 
     def _late(self, run: _Run, block: Block, a: int, b: int) -> Iterator[Rejected]:
         first = self.ended.get(run.key)
@@ -206,7 +204,8 @@ class _Reader:
             pc.equal(pc.utf8_length(names), 0).to_numpy(zero_copy_only=False)
         ).tolist():
             bad.setdefault(int(i), f"column {self.columns['name']!r} is empty")
-        limits: dict[str, list[float | None] | Iterator[None]] = {}
+        n = len(block)
+        limits: dict[str, list[float | None]] = {}
         for k in ("lsl", "usl"):
             if k in cols:
                 arr, wrong = floats(cols[k], self.columns[k])
@@ -214,22 +213,16 @@ class _Reader:
                 for i, reason in wrong.items():
                     bad.setdefault(i, reason)
             else:
-                limits[k] = repeat(None)
-        outcomes: list[Outcome] | Iterator[Outcome] = repeat(Outcome.UNSET)
+                limits[k] = [None] * n
+        outcomes = [Outcome.UNSET] * n
         if "measurement_outcome" in cols:
             outcomes = self._outcomes(cols["measurement_outcome"], bad)
         bad.update(block.bad)
-        units = pc.utf8_trim_whitespace(cols["unit"]).to_pylist() if "unit" in cols else repeat("")
-        return _Cells(
-            names.to_pylist(),
-            values.to_pylist(),
-            units,
-            limits["lsl"],
-            limits["usl"],
-            outcomes,
-            np.array(sorted(bad), dtype=np.int64),
-            bad,
+        units = pc.utf8_trim_whitespace(cols["unit"]).to_pylist() if "unit" in cols else [""] * n
+        columns = _Columns(
+            names.to_pylist(), values.to_pylist(), units, limits["lsl"], limits["usl"], outcomes
         )
+        return _Cells(columns, np.array(sorted(bad), dtype=np.int64), bad)
 
     def _outcomes(self, column: pa.Array, bad: dict[int, str]) -> list[Outcome]:
         encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(column))
@@ -305,14 +298,9 @@ class _Reader:
 
     def _run(self, run: _Run) -> TestRunIn | str:
         """The test run, or why it cannot be one."""
-        return test_run_of(
-            f"{self.name}:{run.line}", run.fields, self.columns, tuple(run.measurements)
-        )
+        c = run.columns
+        measurements = RunMeasurements(c.names, c.values, c.units, c.lsl, c.usl, c.outcomes)
+        return test_run_of(f"{self.name}:{run.line}", run.fields, self.columns, measurements)
 
 
 _SEP = "\x1f"
-_T = TypeVar("_T")
-
-
-def _part(items: list[_T] | Iterator[_T], a: int, b: int) -> list[_T] | Iterator[_T]:
-    return items[a:b] if isinstance(items, list) else items

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +88,8 @@ class TestRunIn:
     ended_at: dt.datetime | None = None
     operator: str = ""
     target: Target = Target()
-    measurements: tuple[MeasurementIn, ...] = ()
+    # A tuple, or columns (``measurement_columns.RunMeasurements``) from a columnar reader.
+    measurements: Sequence[MeasurementIn] = ()
     attachments: tuple[AttachmentIn, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 

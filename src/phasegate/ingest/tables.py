@@ -381,7 +381,7 @@ def floats(column: pa.Array, name: str) -> tuple[pa.Array, dict[int, str]]:
 
 
 def test_run_of(
-    where: str, f: dict[str, str], columns: dict[str, str], measurements: tuple[MeasurementIn, ...]
+    where: str, f: dict[str, str], columns: dict[str, str], measurements: Sequence[MeasurementIn]
 ) -> TestRunIn | str:
     """The test run of one row's (or one run's) text ``f``, whose measurements are already read,
     or why it cannot be one; ``columns`` names the file's columns in the reasons."""

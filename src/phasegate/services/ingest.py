@@ -66,14 +66,24 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, cast
 
+import numpy as np
 from sqlalchemy import Connection, func, insert, select, text, update
 
-from phasegate.domain.enums import AuditAction
+from phasegate.domain.enums import AuditAction, Outcome
 from phasegate.domain.errors import FieldError, InvalidInput, NotFound, invalid
 from phasegate.domain.policy import Action, Kind, Principal
 from phasegate.domain.text import unstorable_reason
+from phasegate.ingest.measurement_columns import (
+    MeasurementBlock,
+    is_outcome,
+    judge,
+    measurement_extras,
+    nullable,
+    repeated,
+    run_outcomes,
+)
 from phasegate.ingest.records import (
     DefectIn,
     MeasurementIn,
@@ -969,6 +979,8 @@ class _Batch:
         self.placed: list[_Placed] = []
         self.new_units: dict[tuple[int, str], tuple[_Build, str]] = {}
         self.measurements = 0
+        self.block = MeasurementBlock.of(())
+        self.block_at: dict[int, int] = {}  # item index -> run position in the block
 
     @property
     def inserted(self) -> int:
@@ -1015,12 +1027,19 @@ class _Batch:
 
     def store(self, uow: UnitOfWork) -> list[NewCharacteristic]:
         conn = uow.session.connection()
+        runs_at = [i for i, item in enumerate(self.items) if isinstance(item, TestRunIn)]
+        self.block = MeasurementBlock.of([cast(TestRunIn, self.items[i]) for i in runs_at])
+        self.block_at = {index: k for k, index in enumerate(runs_at)}
+        # Every measurement checked at once; a run with one outside the plain case is checked
+        # again measurement by measurement, so that its rejection names it.
+        good = self.block.plainly_good_runs().tolist()
+        checked = {index for index, ok in zip(runs_at, good, strict=True) if ok}
         candidates: list[tuple[int, Record]] = []
         for index, item in enumerate(self.items):
             if isinstance(item, Rejected):
                 self.reject(index, item.reason)
                 continue
-            problem = _problem(item)
+            problem = _problem(item, measurements_checked=index in checked)
             if problem is not None:
                 self.reject(index, problem)
             else:
@@ -1156,16 +1175,20 @@ class _Batch:
         runs = [p for p in self.placed if isinstance(p.record, TestRunIn)]
         passes = [p for p in self.placed if isinstance(p.record, StationPassIn)]
         defects = [p for p in self.placed if isinstance(p.record, DefectIn)]
-        new = _new_characteristics(uow, self.state, runs, self.mapping)
-        run_ids = bulk.insert_test_runs(conn, [_run_row(p) for p in runs])
-        rows, attachments = self._measurement_rows(runs, run_ids)
-        bulk.insert_measurements(conn, rows, build_of_unit=build_of_unit)
-        bulk.insert_attachments(conn, attachments)
+        block = self.block.take([self.block_at[p.index] for p in runs])
+        new = _new_characteristics(uow, self.state, runs, block, self.mapping)
+        measured = _MeasurementColumns.of(self.state, runs, block)
+        run_rows = [
+            _run_row(p, outcome) for p, outcome in zip(runs, measured.run_outcomes, strict=True)
+        ]
+        run_ids = bulk.insert_test_runs(conn, run_rows)
+        measured.store(conn, run_ids)
+        bulk.insert_attachments(conn, _attachment_rows(runs, run_ids))
         bulk.insert_station_passes(
             conn, [_pass_row(p) for p in passes], build_of_unit=build_of_unit
         )
         bulk.insert_defects(conn, [_defect_row(p) for p in defects])
-        self.measurements = len(rows)
+        self.measurements = len(block)
         for p in self.placed:
             record = p.record
             self.status[p.index] = RecordResult(
@@ -1182,34 +1205,6 @@ class _Batch:
             for build, serial in self.new_units.values()
         ]
         return dict(zip(keys, bulk.insert_units(conn, rows), strict=True))
-
-    def _measurement_rows(
-        self, runs: Sequence[_Placed], run_ids: Sequence[int]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        rows: list[dict[str, Any]] = []
-        attachments: list[dict[str, Any]] = []
-        memo: dict[int, dict[str, _Limits | None]] = {}  # per product: name -> characteristic
-        for placed, run_id in zip(runs, run_ids, strict=True):
-            run = placed.record
-            assert isinstance(run, TestRunIn)
-            chars = self.state.characteristics[placed.build.product_id]
-            found = memo.setdefault(placed.build.product_id, {})
-            for m in run.measurements:
-                limits = found.get(m.name)
-                if limits is None:
-                    limits = found[m.name] = chars.find(m.name)
-                rows.append(_measurement_row(m, run, run_id, placed.unit_id, limits))
-            attachments.extend(
-                {
-                    "test_run_id": run_id,
-                    "name": a.name,
-                    "mimetype": a.mimetype,
-                    "size": a.size,
-                    "sha1": a.sha1,
-                }
-                for a in run.attachments
-            )
-        return rows, attachments
 
     def _finish(self, conn: Connection) -> None:
         """Store the rejects, mark the rejects resolved that are stored now, count the file."""
@@ -1256,6 +1251,8 @@ def _target_of(record: Record, default: Target) -> Target:
 
 def _raw(record: Record) -> str:
     """The record as JSON text, for its repair."""
+    if isinstance(record, TestRunIn):
+        record = dataclasses.replace(record, measurements=tuple(record.measurements))
     data = dataclasses.asdict(record)
     return json.dumps(data, default=str, separators=(",", ":"))
 
@@ -1264,8 +1261,9 @@ def _raw(record: Record) -> str:
 # Checks of one record before anything is looked up
 
 
-def _problem(record: Record) -> str | None:
-    """Why the record cannot be stored as it is, or None."""
+def _problem(record: Record, *, measurements_checked: bool = False) -> str | None:
+    """Why the record cannot be stored as it is, or None (a test run's measurements are
+    skipped when ``measurements_checked``: they passed the batch's check already)."""
     common = _text_problems(
         ("serial", record.serial, 80, True),
         ("source_id", record.source_id, 200, True),
@@ -1273,7 +1271,7 @@ def _problem(record: Record) -> str | None:
     if common:
         return common
     if isinstance(record, TestRunIn):
-        return _run_problem(record)
+        return _run_problem(record, measurements_checked)
     if isinstance(record, StationPassIn):
         return _pass_problem(record)
     return _defect_problem(record)
@@ -1310,7 +1308,7 @@ def _span_problem(started: dt.datetime, ended: dt.datetime | None) -> str | None
     return None
 
 
-def _run_problem(run: TestRunIn) -> str | None:
+def _run_problem(run: TestRunIn, measurements_checked: bool = False) -> str | None:
     problem = _span_problem(run.started_at, run.ended_at) or _text_problems(
         ("station", run.station, 120, True),
         ("procedure", run.procedure, 200, False),
@@ -1319,7 +1317,7 @@ def _run_problem(run: TestRunIn) -> str | None:
     )
     if problem:
         return problem
-    for i, m in enumerate(run.measurements):
+    for i, m in enumerate(() if measurements_checked else run.measurements):
         problem = _measurement_problem(m)
         if problem:
             return f"measurement {i + 1} ({m.name[:80]!r}): {problem}"
@@ -1335,8 +1333,6 @@ def _run_problem(run: TestRunIn) -> str | None:
 
 
 def _measurement_problem(m: MeasurementIn) -> str | None:
-    if _plainly_good(m):
-        return None
     problem = _text_problems(
         ("name", m.name, 200, True), ("unit", m.unit, 40, False)
     ) or _text_problems(("text_value", m.text_value, 400, False))
@@ -1350,24 +1346,6 @@ def _measurement_problem(m: MeasurementIn) -> str | None:
     if m.series is not None and not all(math.isfinite(v) for row in m.series for v in row):
         return "series holds a value that is not a finite number"
     return _time_problem("measured_at", m.measured_at)
-
-
-def _plainly_good(m: MeasurementIn) -> bool:
-    """The common case, checked at the cost of a few comparisons: a named, finite number within
-    ordered limits, with a short unit and nothing else; anything else gets the full check."""
-    value, lsl, usl = m.value, m.lsl, m.usl
-    return (
-        0 < len(m.name) <= 200
-        and not m.name[0].isspace()
-        and len(m.unit) <= 40
-        and m.text_value is None
-        and m.series is None
-        and m.measured_at is None
-        and (value is None or -math.inf < value < math.inf)
-        and (lsl is None or -math.inf < lsl < math.inf)
-        and (usl is None or -math.inf < usl < math.inf)
-        and (lsl is None or usl is None or lsl <= usl)
-    )
 
 
 def _pass_problem(p: StationPassIn) -> str | None:
@@ -1405,7 +1383,7 @@ def _json_problem(name: str, value: Any) -> str | None:
 def _run_extra(run: TestRunIn) -> dict[str, Any] | None:
     """The run's unknown fields, with those of its measurements under ``measurements``."""
     extra = dict(run.extra)
-    per_measurement = {m.name: dict(m.extra) for m in run.measurements if m.extra}
+    per_measurement = measurement_extras(run.measurements)
     if per_measurement:
         extra["measurements"] = per_measurement
     return extra or None
@@ -1590,32 +1568,50 @@ def _characteristics(uow: UnitOfWork, state: _State, product_id: int) -> _Charac
 
 
 def _new_characteristics(
-    uow: UnitOfWork, state: _State, runs: Sequence[_Placed], mapping: _Mapping | None = None
+    uow: UnitOfWork,
+    state: _State,
+    runs: Sequence[_Placed],
+    block: MeasurementBlock,
+    mapping: _Mapping | None = None,
 ) -> list[NewCharacteristic]:
-    """Create a characteristic for every measurement name of ``runs`` no characteristic has;
-    with ``mapping``, note there how each name finds its characteristic."""
+    """Create a characteristic for every measurement name of ``runs`` (whose measurements
+    ``block`` holds) no characteristic has; with ``mapping``, note there how each name finds
+    its characteristic."""
     created: list[tuple[_Build, Characteristic]] = []
-    for placed in runs:
-        run = placed.record
-        assert isinstance(run, TestRunIn)
+    known: dict[int, set[str]] = {}  # per product: the names found already
+    starts = block.starts.tolist()
+    for k, placed in enumerate(runs):
         chars = _characteristics(uow, state, placed.build.product_id)
-        for m in run.measurements:
-            if mapping is not None:
-                mapping.see(placed.build.product_key, chars, m.name)
-            if chars.find(m.name) is not None:
+        seen = known.setdefault(placed.build.product_id, set())
+        a, b = starts[k], starts[k + 1]
+        names = block.names[a:b]
+        if mapping is not None:
+            for name in names:
+                mapping.see(placed.build.product_key, chars, name)
+        if seen.issuperset(names):
+            continue
+        for j in range(a, b):
+            name = block.names[j]
+            if name in seen:
                 continue
+            seen.add(name)
+            if chars.find(name) is not None:
+                continue
+            unit = block.units[j]
+            lsl = float(block.lsl[j]) if block.lsl_given[j] else None
+            usl = float(block.usl[j]) if block.usl_given[j] else None
             char = Characteristic(
                 product_id=placed.build.product_id,
-                name=m.name,
-                unit=m.unit,
-                lsl=m.lsl,
-                usl=m.usl,
+                name=name,
+                unit=unit,
+                lsl=lsl,
+                usl=usl,
                 ctq=False,
                 description="Created by an ingest for a measurement name it did not know.",
             )
             uow.session.add(char)
             # A placeholder until the flush gives the id: later runs of the batch find it.
-            chars.add(m.name, _Limits(0, m.name, m.unit, m.lsl, m.usl))
+            chars.add(name, _Limits(0, name, unit, lsl, usl))
             created.append((placed.build, char))
     if not created:
         return []
@@ -1629,18 +1625,152 @@ def _new_characteristics(
     return new
 
 
+class _MeasurementColumns:
+    """The measurements of a batch's new test runs as the columns they are stored in.
+
+    Each name's characteristic is looked up once per product; a measurement without limits of
+    its own takes its characteristic's (and its unit, if it gives none); a measurement given no
+    outcome but a value and a limit is judged against them; a run given no outcome takes its
+    measurements' (``fail`` if one failed, ``pass`` if one passed and none failed)."""
+
+    def __init__(
+        self,
+        runs: Sequence[_Placed],
+        block: MeasurementBlock,
+        columns: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        run_outcomes: list[Outcome],
+    ) -> None:
+        self.runs = runs
+        self.block = block
+        self.columns = columns
+        self.arrays = arrays
+        self.run_outcomes = run_outcomes
+
+    @classmethod
+    def of(
+        cls, state: _State, runs: Sequence[_Placed], block: MeasurementBlock
+    ) -> _MeasurementColumns:
+        table, codes = _limit_codes(state, runs, block)
+        ids = np.array([t.id if t else -1 for t in table], dtype=np.int64)[codes]
+        c_lsl = np.array([_nan(t.lsl if t else None) for t in table], dtype=np.float64)[codes]
+        c_usl = np.array([_nan(t.usl if t else None) for t in table], dtype=np.float64)[codes]
+        own = block.lsl_given | block.usl_given
+        lsl = np.where(own, block.lsl, c_lsl)
+        usl = np.where(own, block.usl, c_usl)
+        lsl_given = np.where(own, block.lsl_given, ~np.isnan(c_lsl))
+        usl_given = np.where(own, block.usl_given, ~np.isnan(c_usl))
+        outcomes = judge(
+            block.values,
+            np.where(lsl_given, lsl, np.nan),
+            np.where(usl_given, usl, np.nan),
+            block.outcomes,
+        )
+        derived = run_outcomes(outcomes, block.starts)
+        given = [cast(TestRunIn, p.record).outcome for p in runs]
+        units_of = [t.unit if t else "" for t in table]
+        code_list = codes.tolist()
+        started = [cast(TestRunIn, p.record).started_at for p in runs]
+        char_ids = ids.astype(object)
+        char_ids[ids < 0] = None
+        columns: dict[str, Any] = {
+            "unit_id": repeated([p.unit_id for p in runs], block.starts),
+            "characteristic_id": char_ids.tolist(),
+            "name": block.names,
+            "value": nullable(block.values, block.value_given),
+            "text_value": block.text_values,
+            "unit": [u or units_of[c] for u, c in zip(block.units, code_list, strict=True)],
+            "lsl": nullable(lsl, lsl_given),
+            "usl": nullable(usl, usl_given),
+            "outcome": outcomes,
+            "marginal": block.marginal,
+            "series": [None if x is None else [list(row) for row in x] for x in block.series],
+            "measured_at": [
+                m or t
+                for m, t in zip(block.measured_at, repeated(started, block.starts), strict=True)
+            ],
+        }
+        arrays = {
+            "builds": np.repeat(
+                np.array([p.build.id for p in runs], dtype=np.int64), np.diff(block.starts)
+            ),
+            "characteristics": ids,
+            "lsl": np.where(lsl_given, lsl, np.nan),
+            "usl": np.where(usl_given, usl, np.nan),
+            "passed": is_outcome(outcomes, Outcome.PASS),
+            "failed": is_outcome(outcomes, Outcome.FAIL),
+        }
+        outcome_of_run = [
+            own_outcome if own_outcome is not Outcome.UNSET else judged
+            for own_outcome, judged in zip(given, derived, strict=True)
+        ]
+        return cls(runs, block, columns, arrays, outcome_of_run)
+
+    def store(self, conn: Connection, run_ids: Sequence[int]) -> None:
+        """Insert the measurements of the runs stored with ``run_ids``, and their totals."""
+        n = len(self.block)
+        if n == 0:
+            return
+        self.columns["test_run_id"] = repeated(list(run_ids), self.block.starts)
+        a = self.arrays
+        deltas = bulk.characteristic_stat_deltas_of(
+            builds=a["builds"],
+            characteristics=a["characteristics"],
+            values=self.block.values,
+            lsl=a["lsl"],
+            usl=a["usl"],
+            passed=a["passed"],
+            failed=a["failed"],
+        )
+        bulk.insert_measurement_columns(conn, self.columns, n, deltas=deltas)
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def _limit_codes(
+    state: _State, runs: Sequence[_Placed], block: MeasurementBlock
+) -> tuple[list[_Limits | None], np.ndarray]:
+    """The characteristics the block's names map onto, and per measurement its position in
+    that list (0: none)."""
+    table: list[_Limits | None] = [None]
+    position: dict[int, int] = {}  # id(_Limits) -> its position in table
+    per_product: dict[int, dict[str, int]] = {}
+    codes = np.zeros(len(block), dtype=np.int64)
+    starts = block.starts.tolist()
+    for k, placed in enumerate(runs):
+        product = placed.build.product_id
+        chars = state.characteristics[product]
+        codes_of = per_product.setdefault(product, {})
+        a, b = starts[k], starts[k + 1]
+        names = block.names[a:b]
+        for name in set(names).difference(codes_of):
+            found = chars.find(name)
+            if found is None:
+                codes_of[name] = 0
+                continue
+            at = position.get(id(found))
+            if at is None:
+                at = position[id(found)] = len(table)
+                table.append(found)
+            codes_of[name] = at
+        codes[a:b] = [codes_of[name] for name in names]
+    return table, codes
+
+
 # --------------------------------------------------------------------------------------------
 # Rows
 
 
-def _run_row(p: _Placed) -> dict[str, Any]:
+def _run_row(p: _Placed, outcome: Outcome) -> dict[str, Any]:
     run = p.record
     assert isinstance(run, TestRunIn)
     return {
         "unit_id": p.unit_id,
         "station_id": p.station_id,
         "procedure": run.procedure,
-        "outcome": run.outcome,
+        "outcome": outcome,
         "started_at": run.started_at,
         "ended_at": run.ended_at,
         "operator": run.operator,
@@ -1650,25 +1780,18 @@ def _run_row(p: _Placed) -> dict[str, Any]:
     }
 
 
-def _measurement_row(
-    m: MeasurementIn, run: TestRunIn, run_id: int, unit_id: int | None, limits: _Limits | None
-) -> dict[str, Any]:
-    own_limits = m.lsl is not None or m.usl is not None
-    return {
-        "test_run_id": run_id,
-        "unit_id": unit_id,
-        "characteristic_id": limits.id if limits is not None else None,
-        "name": m.name,
-        "value": m.value,
-        "text_value": m.text_value,
-        "unit": m.unit or (limits.unit if limits is not None else ""),
-        "lsl": m.lsl if own_limits or limits is None else limits.lsl,
-        "usl": m.usl if own_limits or limits is None else limits.usl,
-        "outcome": m.outcome,
-        "marginal": m.marginal,
-        "series": [list(row) for row in m.series] if m.series is not None else None,
-        "measured_at": m.measured_at or run.started_at,
-    }
+def _attachment_rows(runs: Sequence[_Placed], run_ids: Sequence[int]) -> list[dict[str, Any]]:
+    return [
+        {
+            "test_run_id": run_id,
+            "name": a.name,
+            "mimetype": a.mimetype,
+            "size": a.size,
+            "sha1": a.sha1,
+        }
+        for placed, run_id in zip(runs, run_ids, strict=True)
+        for a in cast(TestRunIn, placed.record).attachments
+    ]
 
 
 def _pass_row(p: _Placed) -> dict[str, Any]:

@@ -232,6 +232,27 @@ def insert_measurements(
     return len(rows)
 
 
+MEASUREMENT_COLUMNS = _MEASUREMENTS.columns
+"""The columns ``insert_measurement_columns`` takes (those it is not given take defaults)."""
+
+
+def insert_measurement_columns(
+    conn: Connection,
+    columns: Mapping[str, Sequence[Any]],
+    n: int,
+    *,
+    deltas: Sequence[CharacteristicStatDelta] = (),
+) -> int:
+    """Insert ``n`` measurements given column by column (name -> ``n`` values, as
+    ``insert_measurements`` takes them per row) and add ``deltas`` — their own totals, from
+    ``characteristic_stat_deltas_of`` over the same values — to ``BuildCharacteristicStat``;
+    returns the row count. For a caller that holds its measurements as columns already: no
+    mapping per row is made."""
+    _insert_columns(conn, _MEASUREMENTS, columns, n, want_ids=False)
+    apply_characteristic_stats(conn, deltas)
+    return n
+
+
 def build_of_units(conn: Connection, unit_ids: Iterable[int]) -> dict[int, int]:
     """Map unit id -> build id for the given units (missing ids are left out)."""
     wanted = sorted(set(unit_ids))
@@ -245,35 +266,49 @@ def build_of_units(conn: Connection, unit_ids: Iterable[int]) -> dict[int, int]:
     return found
 
 
-Convert = Callable[[int, Any], Any]  # (row index, value) -> stored value
-
-
-def _prepare(
-    spec: _Spec, rows: Sequence[Row], convert_dt: Callable[[Any], Any] | None
-) -> list[tuple[Any, ...]]:
-    """Rows as tuples in ``spec.columns`` order, defaults filled and enums as their values.
-
-    Raises ``InvalidInput`` naming the table, the row index and the column.
-    """
+def _columns_of(spec: _Spec, rows: Sequence[Row]) -> dict[str, list[Any]]:
+    """The rows' values column by column; a column no row gives is left out (its default)."""
     required = spec.required
     for index, row in enumerate(rows):
         if not required <= row.keys():
             missing = sorted(required.difference(row))[0]
             raise _bad_row(spec, index, missing, "missing column")
-    # Column by column: one comprehension per column costs far less than a loop per cell, and
-    # a column that needs no conversion costs no call per cell.
-    columns = []
+    given = set().union(*(row.keys() for row in rows)) if rows else set()
+    columns: dict[str, list[Any]] = {}
     for name in spec.columns:
+        if name not in given:
+            continue
         default = spec.defaults.get(name, _null)
-        column = [row[name] if name in row else default() for row in rows]
-        convert = _converter(spec, name, convert_dt)
-        if convert is not None:
-            column = [
-                convert(index, value) if value is not None else None
-                for index, value in enumerate(column)
-            ]
-        columns.append(column)
-    return list(zip(*columns, strict=True))
+        columns[name] = [row[name] if name in row else default() for row in rows]
+    return columns
+
+
+def _prepare_columns(
+    spec: _Spec,
+    columns: Mapping[str, Sequence[Any]],
+    n: int,
+    convert_dt: Callable[[Any], Any] | None,
+) -> list[tuple[Any, ...]]:
+    """Columns (name -> ``n`` values) as row tuples in ``spec.columns`` order: a column not
+    given takes its default, enums become their values, datetimes and JSON their stored form.
+
+    Column by column: a conversion maps each distinct value once (the measurements of one run
+    share their time, a column of outcomes holds a handful of values), so the cost per cell is
+    a dictionary lookup in C, not a Python call.
+    """
+    prepared = []
+    for name in spec.columns:
+        column = columns.get(name)
+        if column is None:
+            if name in spec.required:
+                raise _bad_row(spec, 0, name, "missing column")
+            default = spec.defaults.get(name, _null)
+            # A made-up source id is one per row; any other default is one value for all.
+            column = [default() for _ in range(n)] if default is _new_source_id else [default()] * n
+        elif len(column) != n:
+            raise ValueError(f"{spec.table.name}: column {name} has {len(column)} values, not {n}")
+        prepared.append(_convert_column(spec, name, column, convert_dt))
+    return list(zip(*prepared, strict=True))
 
 
 def _null() -> None:
@@ -281,45 +316,60 @@ def _null() -> None:
     return None
 
 
-def _converter(spec: _Spec, name: str, convert_dt: Callable[[Any], Any] | None) -> Convert | None:
-    """How column ``name`` turns a given value into a stored one; ``None`` when as it is."""
+def _first_bad(column: Sequence[Any], good: Callable[[Any], bool]) -> tuple[int, Any]:
+    return next((i, v) for i, v in enumerate(column) if v is not None and not good(v))
+
+
+def _convert_column(
+    spec: _Spec, name: str, column: Sequence[Any], convert_dt: Callable[[Any], Any] | None
+) -> Sequence[Any]:
+    """Column ``name``'s values as stored; the column itself when they are stored as they are."""
     if name in spec.enums:
         cls = spec.enums[name]
-        stored = {m.value: m.value for m in cls} | {m: m.value for m in cls}
-        allowed = ", ".join(str(m.value) for m in cls)
-
-        def enum_value(index: int, value: Any) -> Any:
-            try:
-                return stored[value]
-            except (KeyError, TypeError):
-                raise _bad_row(spec, index, name, f"{value!r} is not one of: {allowed}") from None
-
-        return enum_value
+        stored: dict[Any, Any] = {m.value: m.value for m in cls} | {m: m.value for m in cls}
+        stored[None] = None
+        try:
+            return list(map(stored.__getitem__, column))
+        except (KeyError, TypeError):
+            allowed = ", ".join(str(m.value) for m in cls)
+            index, value = _first_bad(column, lambda v: _hashable_in(v, stored))
+            raise _bad_row(spec, index, name, f"{value!r} is not one of: {allowed}") from None
     if name in spec.datetimes:
         # Many rows share a time (the measurements of one run): each is converted once.
-        done: dict[dt.datetime, Any] = {}
-
-        def utc_datetime(index: int, value: Any) -> Any:
-            stored = done.get(value) if isinstance(value, dt.datetime) else None
-            if stored is not None:
-                return stored
-            if not isinstance(value, dt.datetime) or value.tzinfo is None:
-                raise _bad_row(spec, index, name, f"{value!r} must be a timezone-aware datetime")
-            stored = convert_dt(value) if convert_dt is not None else value
-            done[value] = stored
-            return stored
-
-        return utc_datetime
+        distinct: set[Any] | None
+        try:
+            distinct = set(column)
+        except TypeError:  # an unhashable value: not a datetime
+            distinct = None
+        if distinct is None or not all(v is None or _aware(v) for v in distinct):
+            index, value = _first_bad(column, _aware)
+            raise _bad_row(spec, index, name, f"{value!r} must be a timezone-aware datetime")
+        if convert_dt is None:
+            return column
+        done = {v: convert_dt(v) for v in distinct if v is not None}
+        done[None] = None
+        return list(map(done.__getitem__, column))
     if name in spec.jsons:
+        out = list(column)
+        for index, value in enumerate(out):
+            if value is not None:
+                try:
+                    out[index] = json.dumps(value, allow_nan=False, separators=(",", ":"))
+                except (TypeError, ValueError) as error:
+                    raise _bad_row(spec, index, name, f"is not JSON data: {error}") from None
+        return out
+    return column
 
-        def json_text(index: int, value: Any) -> Any:
-            try:
-                return json.dumps(value, allow_nan=False, separators=(",", ":"))
-            except (TypeError, ValueError) as error:
-                raise _bad_row(spec, index, name, f"is not JSON data: {error}") from None
 
-        return json_text
-    return None
+def _hashable_in(value: Any, stored: Mapping[Any, Any]) -> bool:
+    try:
+        return value in stored
+    except TypeError:
+        return False
+
+
+def _aware(value: Any) -> bool:
+    return isinstance(value, dt.datetime) and value.tzinfo is not None
 
 
 def _bad_row(spec: _Spec, index: int, column: str, reason: str) -> InvalidInput:
@@ -334,15 +384,30 @@ def _bad_row(spec: _Spec, index: int, column: str, reason: str) -> InvalidInput:
 def _insert(conn: Connection, spec: _Spec, rows: Sequence[Row], *, want_ids: bool) -> list[int]:
     if not rows:
         return []
+    return _insert_columns(conn, spec, _columns_of(spec, rows), len(rows), want_ids=want_ids)
+
+
+def _insert_columns(
+    conn: Connection,
+    spec: _Spec,
+    columns: Mapping[str, Sequence[Any]],
+    n: int,
+    *,
+    want_ids: bool,
+) -> list[int]:
+    if n == 0:
+        return []
     if not conn.in_transaction():
         # The driver's cursor below begins nothing by itself (on SQLite, SQLAlchemy emits
         # BEGIN), so begin the caller's transaction as the connection's first statement would.
         conn.begin()
     dialect = conn.dialect
     if dialect.name == "postgresql":
-        return _insert_postgresql(conn, spec, rows, want_ids=want_ids)
+        data = _prepare_columns(spec, columns, n, None)
+        return _insert_postgresql(conn, spec, data, want_ids=want_ids)
     if dialect.name == "sqlite":
-        return _insert_sqlite(conn, spec, rows, want_ids=want_ids)
+        data = _prepare_columns(spec, columns, n, _sqlite_datetime)
+        return _insert_sqlite(conn, spec, data, want_ids=want_ids)
     raise ConfigurationError(f"bulk insert does not support the {dialect.name!r} backend")
 
 
@@ -356,9 +421,8 @@ def _sqlite_datetime(value: dt.datetime) -> str:
 
 
 def _insert_sqlite(
-    conn: Connection, spec: _Spec, rows: Sequence[Row], *, want_ids: bool
+    conn: Connection, spec: _Spec, data: Sequence[tuple[Any, ...]], *, want_ids: bool
 ) -> list[int]:
-    data = _prepare(spec, rows, _sqlite_datetime)
     columns = ", ".join(spec.columns)
     marks = ", ".join("?" for _ in spec.columns)
     sql = f"INSERT INTO {spec.table.name} ({columns}) VALUES ({marks})"
@@ -378,9 +442,8 @@ def _insert_sqlite(
 
 
 def _insert_postgresql(
-    conn: Connection, spec: _Spec, rows: Sequence[Row], *, want_ids: bool
+    conn: Connection, spec: _Spec, data: Sequence[tuple[Any, ...]], *, want_ids: bool
 ) -> list[int]:
-    data = _prepare(spec, rows, None)
     ids: list[int] = []
     columns = spec.columns
     if want_ids:
@@ -497,35 +560,68 @@ def _finite_or_none(x: float) -> float | None:
 def characteristic_stat_deltas(
     rows: Sequence[Row], build_of_unit: Mapping[int, int]
 ) -> list[CharacteristicStatDelta]:
-    """Per (build, characteristic): count, sums, extremes of numeric values; failures by outcome;
-    values below ``lsl`` / above ``usl`` of the row itself. Rows without a characteristic are
-    left out; rows without a numeric value count only towards ``passed`` and ``failed``."""
+    """Per (build, characteristic): count, sums, extremes of numeric values; passed and failed
+    outcomes; values below ``lsl`` / above ``usl`` of the row itself. Rows without a
+    characteristic are left out; rows without a numeric value count only towards ``passed`` and
+    ``failed``."""
     kept = [r for r in rows if r.get("characteristic_id") is not None]
     if not kept:
         return []
-    keys = [(build_of_unit[int(r["unit_id"])], int(r["characteristic_id"])) for r in kept]
-    groups, inverse = _group(keys)
-    n = len(groups)
-    raw = [r.get("value") for r in kept]
-    has = np.array([v is not None for v in raw], dtype=bool)
-    values = np.array([float(v) if v is not None else 0.0 for v in raw], dtype=np.float64)
-    lsl = np.array([r.get("lsl") if r.get("lsl") is not None else -np.inf for r in kept])
-    usl = np.array([r.get("usl") if r.get("usl") is not None else np.inf for r in kept])
     outcomes = [_value(r.get("outcome")) for r in kept]
-    passed = np.array([o == Outcome.PASS.value for o in outcomes])
-    failed = np.array([o == Outcome.FAIL.value for o in outcomes])
+    return characteristic_stat_deltas_of(
+        builds=np.array([build_of_unit[int(r["unit_id"])] for r in kept], dtype=np.int64),
+        characteristics=np.array([int(r["characteristic_id"]) for r in kept], dtype=np.int64),
+        values=np.array([r.get("value") for r in kept], dtype=np.float64),
+        lsl=np.array([r.get("lsl") for r in kept], dtype=np.float64),
+        usl=np.array([r.get("usl") for r in kept], dtype=np.float64),
+        passed=np.array([o == Outcome.PASS.value for o in outcomes], dtype=bool),
+        failed=np.array([o == Outcome.FAIL.value for o in outcomes], dtype=bool),
+    )
+
+
+def characteristic_stat_deltas_of(
+    *,
+    builds: np.ndarray,
+    characteristics: np.ndarray,
+    values: np.ndarray,
+    lsl: np.ndarray,
+    usl: np.ndarray,
+    passed: np.ndarray,
+    failed: np.ndarray,
+) -> list[CharacteristicStatDelta]:
+    """The deltas of ``characteristic_stat_deltas`` from equal-length arrays, one element per
+    measurement: build and characteristic ids (a negative characteristic: none, left out),
+    values and limits as floats (NaN where there is none), and the passed and failed outcomes
+    as booleans."""
+    keep = characteristics >= 0
+    if not keep.all():
+        builds, characteristics, values = builds[keep], characteristics[keep], values[keep]
+        lsl, usl, passed, failed = lsl[keep], usl[keep], passed[keep], failed[keep]
+    if builds.size == 0:
+        return []
+    pairs = np.stack((builds, characteristics), axis=1)
+    groups, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    # In order of first appearance, as the rows came.
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    groups, inverse = groups[order], rank[inverse]
+    n = len(groups)
+    has = ~np.isnan(values)
+    v = np.where(has, values, 0.0)
     count = np.bincount(inverse, weights=has, minlength=n)
-    total = np.bincount(inverse, weights=np.where(has, values, 0.0), minlength=n)
-    total_sq = np.bincount(inverse, weights=np.where(has, values * values, 0.0), minlength=n)
+    total = np.bincount(inverse, weights=v, minlength=n)
+    total_sq = np.bincount(inverse, weights=v * v, minlength=n)
     low, high = _extremes(inverse[has], values[has], n)
+    below = np.bincount(inverse, weights=has & (v < np.nan_to_num(lsl, nan=-np.inf)), minlength=n)
+    above = np.bincount(inverse, weights=has & (v > np.nan_to_num(usl, nan=np.inf)), minlength=n)
     n_passed = np.bincount(inverse, weights=passed, minlength=n)
     n_failed = np.bincount(inverse, weights=failed, minlength=n)
-    below = np.bincount(inverse, weights=has & (values < lsl), minlength=n)
-    above = np.bincount(inverse, weights=has & (values > usl), minlength=n)
     return [
         CharacteristicStatDelta(
-            build_id=b,
-            characteristic_id=c,
+            build_id=int(b),
+            characteristic_id=int(c),
             count=int(count[i]),
             total=float(total[i]),
             total_sq=float(total_sq[i]),
@@ -536,7 +632,7 @@ def characteristic_stat_deltas(
             below_lsl=int(below[i]),
             above_usl=int(above[i]),
         )
-        for i, (b, c) in enumerate(groups)
+        for i, (b, c) in enumerate(groups.tolist())
     ]
 
 
