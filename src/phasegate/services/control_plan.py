@@ -31,6 +31,7 @@ from phasegate.domain.text import storable, unstorable_reason
 from phasegate.services import audit, crud
 from phasegate.services.access import authorize
 from phasegate.services.analysis.charts import CHARTS
+from phasegate.services.builds import BUILDS
 from phasegate.services.crud import Computed, Resource
 from phasegate.services.products import resolve_product
 from phasegate.store.models import (
@@ -456,6 +457,20 @@ def new_gauge(
     return crud.create(uow, GAUGES, data, actor=actor)
 
 
+def product_item(
+    uow: UnitOfWork, product_ref: str | int, item_id: int, *, actor: Principal
+) -> tuple[ControlPlan, ControlPlanItem]:
+    """The item ``item_id`` of one of the product's plans, with its plan; ``NotFound`` when
+    the product has no such item."""
+    product = resolve_product(uow, product_ref, actor=actor)
+    item = crud.get(uow, CONTROL_PLAN_ITEMS, item_id, actor=actor)
+    with uow:
+        plan = uow.get(ControlPlan, item.plan_id)
+    if plan.product_id != product.id:
+        raise NotFound(f"product {product.key} has no control plan item {item_id}")
+    return plan, item
+
+
 # --- the plan as a sheet -----------------------------------------------------------------------
 
 
@@ -616,6 +631,15 @@ def plan_choices(
             ],
             "gauge_id": [(g.id, g.name) for g in uow.session.scalars(gauges.order_by(Gauge.name))],
         }
+
+
+def line_choices(uow: UnitOfWork, *, actor: Principal) -> list[tuple[int, str]]:
+    """The lines a new plan may be written for, as (id, name)."""
+    authorize(actor, Action.READ, Kind.CONTROL_PLAN)
+    with uow:
+        return [
+            (line.id, line.name) for line in uow.session.scalars(select(Line).order_by(Line.name))
+        ]
 
 
 # --- gage studies ------------------------------------------------------------------------------
@@ -1168,6 +1192,12 @@ def ctq_coverage(
         plan=plan,
         ctqs=tuple(CtqCoverage(c.id, c.name, tuple(covering.get(c.id, ()))) for c in ctqs),
     )
+
+
+def build_coverage(uow: UnitOfWork, build_id: int, *, actor: Principal) -> Coverage:
+    """``ctq_coverage`` of the build's product, by the plan in force for the build's revision."""
+    build = crud.get(uow, BUILDS, build_id, actor=actor)
+    return ctq_coverage(uow, build.product_id, actor=actor, revision_id=build.revision_id)
 
 
 def _covering_items(

@@ -26,6 +26,7 @@ from phasegate.domain.errors import (
     Unavailable,
 )
 from phasegate.web import auth
+from phasegate.web.control_plan import router as control_plan_router
 from phasegate.web.ingest import router as ingest_router
 from phasegate.web.rendering import STATIC_DIR, render
 from phasegate.web.routes import router
@@ -117,6 +118,7 @@ def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
     app.include_router(ingest_router)
+    app.include_router(control_plan_router)
     app.include_router(auth.router)
     app.add_exception_handler(auth.SignInRequired, _sign_in_required)
     app.add_exception_handler(auth.PasswordChangeRequired, _password_change_required)
