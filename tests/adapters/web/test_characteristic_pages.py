@@ -48,12 +48,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with engine.connect() as conn:
         builds = dict(conn.execute(select(Build.code, Build.id)).all())
         gap = conn.scalar(select(Characteristic.id).where(Characteristic.name == "Enclosure gap"))
+    assert gap is not None
     yield Demo(
         create_app(settings_for(url), engine=engine),
         builds["AS1-PLT"],
         builds["AS1-PR1"],
         builds["AS1-A"],
-        int(gap),
+        gap,
     )
     engine.dispose()
 
