@@ -28,6 +28,7 @@ from phasegate.domain.errors import (
 from phasegate.web import auth
 from phasegate.web.control_plan import router as control_plan_router
 from phasegate.web.characteristics import router as characteristics_router
+from phasegate.web.defects import router as defects_router
 from phasegate.web.ingest import router as ingest_router
 from phasegate.web.rendering import STATIC_DIR, render
 from phasegate.web.routes import router
@@ -119,6 +120,7 @@ def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
     app.include_router(ingest_router)
+    app.include_router(defects_router)
     app.include_router(characteristics_router)
     app.include_router(control_plan_router)
     app.include_router(auth.router)
