@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, cast
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -55,6 +56,7 @@ class Collection:
     product_owned: bool = False  # lists take ?product=KEY
     # Finds a record by the text in its URL (products: id or key); None: by integer id.
     find: Callable[..., Any] | None = None  # (uow, text, *, actor)
+    cursor: bool = False  # lists take ?after=CURSOR and link the next page by cursor
 
     @property
     def create(self) -> type[s.Input]:
@@ -97,7 +99,7 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection(builds.LINES, "/lines"),
     Collection(builds.STATIONS, "/stations"),
     Collection(builds.BUILDS, "/builds", product_owned=True),
-    Collection(builds.UNITS, "/units", product_owned=True),
+    Collection(builds.UNITS, "/units", product_owned=True, cursor=True),
     Collection(quality.FINDINGS, "/findings", product_owned=True),
     Collection(quality.FEEDBACK, "/feedback", product_owned=True),
     Collection(quality.DEFECT_CODES, "/defect-codes"),
@@ -111,6 +113,9 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection(costing.TOOLING, "/tooling-investments", product_owned=True),
 )
 
+
+# A cursor holds a record's list keys (ids and a key or serial), base64-encoded JSON.
+MAX_CURSOR = 400
 
 # A product is named by its id or its key: never longer than its key may be.
 REF_LENGTH = max(products.PRODUCTS.spec("key").max_length or 0, len(str(MAX_ID)))
@@ -132,7 +137,7 @@ class ProductListQuery(ListQuery):
     )
 
 
-_PAGING = {"limit", "offset", "q", "product"}
+_PAGING = {"limit", "offset", "q", "product", "after"}
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The record's id."), ascii_digits]
 RefPath = Annotated[ProductRef, Path(description="The record's id or key.")]
 
@@ -149,6 +154,16 @@ def query_model(collection: Collection) -> type[ListQuery]:
         filters["q"] = (
             text(MAX_SEARCH) | None,
             Field(None, description=f"Text found in {searched}, whatever its case."),
+        )
+    if collection.cursor:
+        filters["after"] = (
+            text(MAX_CURSOR) | None,
+            Field(
+                None,
+                description="Start after the record this cursor names (the `next` link of "
+                "the previous page gives it); read from an index, however deep, unlike "
+                "`offset`.",
+            ),
         )
     base = ProductListQuery if collection.product_owned else ListQuery
     model_name = collection.singular.title().replace(" ", "") + "Query"
@@ -197,7 +212,13 @@ def _add_list(router: APIRouter, collection: Collection) -> None:
     filters_named = ("product", *resource.filters) if collection.product_owned else resource.filters
     searched = f"; `q` searches {', '.join(resource.search)}" if resource.search else ""
 
-    def list_records(query: Annotated[ListQuery, Query()], uow: Uow, actor: Acting) -> Any:
+    def list_records(
+        query: Annotated[ListQuery, Query()],
+        request: Request,
+        response: Response,
+        uow: Uow,
+        actor: Acting,
+    ) -> Any:
         filters = query.model_dump(exclude=_PAGING, exclude_none=True)
         ref = getattr(query, "product", None)
         if ref is not None:
@@ -211,7 +232,10 @@ def _add_list(router: APIRouter, collection: Collection) -> None:
             q=q,
             limit=query.limit,
             offset=query.offset,
+            after=getattr(query, "after", None),
         )
+        if collection.cursor:
+            _link_next(request, response, resource, page)
         return page_of(Out, page)
 
     router.add_api_route(
@@ -226,6 +250,18 @@ def _add_list(router: APIRouter, collection: Collection) -> None:
         responses=READ_ERRORS,
         openapi_extra=collection.needs(Action.READ),
     )
+
+
+def _link_next(
+    request: Request, response: Response, resource: Resource[Any], page: Page[Any]
+) -> None:
+    """The next page's URL, by the cursor of this page's last record, in a ``Link`` header
+    (RFC 8288, ``rel="next"``), when the page is full and records may follow."""
+    if len(page.items) < page.limit:
+        return
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("after", "offset")]
+    params.append(("after", crud.cursor_of(resource, page.items[-1])))
+    response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
 
 
 def _add_create(router: APIRouter, collection: Collection) -> None:
