@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from phasegate.demo.costing import load_costs
 from phasegate.demo.generator import DEFAULT_SEED, generate
 from phasegate.demo.logins import DEMO_LOGINS
 from phasegate.demo.records import (
@@ -108,6 +109,7 @@ def load_demo(
     loader = _Loader(uow, data, progress or _silent)
     loader.setup()
     loader.volumes()
+    load_costs(uow, loader.ids)
     loader.lessons()
     seconds = round(time.perf_counter() - started, 3)
     counts = database.row_counts(uow)
