@@ -323,6 +323,13 @@ class BuildCost:
     overhead_rate: float | None
     missing: tuple[str, ...] = field(default=())
 
+    @property
+    def over_target(self) -> bool | None:
+        """Whether the cost per good unit is above the target; None without either."""
+        if self.cost is None or self.target is None:
+            return None
+        return self.cost.per_good_unit > self.target
+
     def contract(self) -> dict[str, float | int | None]:
         """The ``cost`` object of the build report (DESIGN.md, "Build analytics").
 

@@ -28,6 +28,7 @@ from phasegate.domain.errors import (
 from phasegate.web import auth
 from phasegate.web.control_plan import router as control_plan_router
 from phasegate.web.characteristics import router as characteristics_router
+from phasegate.web.costing import router as costing_router
 from phasegate.web.defects import router as defects_router
 from phasegate.web.ingest import router as ingest_router
 from phasegate.web.rendering import STATIC_DIR, render
@@ -121,6 +122,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(ingest_router)
     app.include_router(defects_router)
+    app.include_router(costing_router)
     app.include_router(characteristics_router)
     app.include_router(control_plan_router)
     app.include_router(auth.router)
