@@ -13,6 +13,12 @@ TABLE_COLUMNS = (
     "name", "ctq", "n", "mean", "sd", "cpk", "cpk_ci", "cpk_lower", "signals", "status",
 )  # fmt: skip
 SIGNAL_COLUMNS = ("chart", "subgroup", "value", "rules", "units")
+HELP = (
+    "A build's characteristics: n, mean, sd, Cpk with its 95 % interval and lower bound, Nelson "
+    "signals and a status (watch: Cpk lower bound below 1.33 or a signal; insufficient_data: "
+    "fewer than 25 values); with --name one characteristic's chart points and signals with "
+    "their units, capability and phase I limits."
+)
 
 
 def _g(value: float | None) -> str:
@@ -22,13 +28,7 @@ def _g(value: float | None) -> str:
 
 @app.command(
     "characteristics",
-    help=(
-        "A build's characteristics: n, mean, sd, Cpk with its 95 % interval and lower bound, "
-        "Nelson signals of the X̄-R chart and a status (ok, watch: Cpk lower bound < 1.33 or a "
-        "signal, insufficient_data: fewer than 25 values). With --name, one characteristic: "
-        "its chart's points and signals with their units, capability, normality and the phase I "
-        "limits a production build is judged by (csv: the chart's points)."
-    ),
+    help=HELP,
 )
 def characteristics(
     build: str = typer.Argument(..., help="Build code."),

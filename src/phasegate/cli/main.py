@@ -71,8 +71,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "characteristics": (
         "phasegate.cli.characteristics",
-        "A build's characteristics: n, mean, sd, Cpk with its interval, Nelson signals, status; "
-        "or one characteristic's chart, signals, capability and phase I limits.",
+        "A build's characteristics: n, mean, sd, Cpk with its 95 % interval and lower bound, "
+        "Nelson signals and a status (watch: Cpk lower bound below 1.33 or a signal; "
+        "insufficient_data: fewer than 25 values); with --name one characteristic's chart points "
+        "and signals with their units, capability and phase I limits.",
     ),
     "cost": (
         "phasegate.cli.costing",
@@ -151,6 +153,7 @@ def _register() -> None:
     import phasegate.cli.defects  # noqa: F401
     from phasegate.cli import (  # noqa: F401
         analysis,
+        characteristics,
         costing,
         ingest,
         line_performance,
