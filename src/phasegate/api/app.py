@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from phasegate import __version__
 from phasegate.api import audit, characteristics, gates, health, ingest, lines, measurements
+from phasegate.api.build_report import router as build_report_router
 from phasegate.api.control_plan import routers as control_plan_routers
 from phasegate.api.costing import router as costing_router
 from phasegate.api.defects import router as defects_router
@@ -95,6 +96,7 @@ def create_api() -> FastAPI:
         line_performance_router,
         costing_router,
         characteristics.router,
+        build_report_router,
         audit.router,
         *control_plan_routers,
     ]

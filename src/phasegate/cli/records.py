@@ -207,3 +207,55 @@ UNIT_SECTIONS = (
     ("Test runs", "test_runs", ["id", "station", "procedure", "outcome", "started_at", "operator"]),
     ("Defects", "defects", ["code", "severity", "disposition", "station", "found_at", "cost"]),
 )
+
+
+@builds_app.command(
+    "report",
+    help=(
+        "The whole analysis of a build in one document: line (takt, bottleneck, balance, "
+        "throughput, stations), quality (FPY, RTY, DPMO, scrap and rework, characteristics with "
+        "Cpk), defects by code and station, cost per unit against the target. json: the "
+        "build report; table and csv: its headline figures."
+    ),
+)
+def builds_report(
+    build: str = typer.Argument(..., help="Build code."),
+    product: str | None = typer.Option(None, "--product", help="Product key of the build."),
+    fmt: OutputFormat = FORMAT,
+) -> None:
+    from phasegate.cli.errors import with_flags
+    from phasegate.cli.output import write_json
+    from phasegate.domain.errors import InvalidInput
+    from phasegate.services.read.build_report import build_report
+
+    uow, actor = context.session()
+    try:
+        report = build_report(uow, build, product=product, actor=actor).document
+    except InvalidInput as error:
+        raise with_flags(error, {"product": "--product"}) from error
+    if fmt is OutputFormat.JSON:
+        write_json(report)
+        return
+    emit_rows(report_figures(report), fmt, columns=["section", "figure", "value"], title=build)
+
+
+def report_figures(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's headline figures, one row each (section, figure, value)."""
+    line, quality, cost = report["line"], report["quality"], report["cost"]
+    rows = [
+        ("build", "phase", report["phase"]),
+        ("build", "units", report["units"]),
+        ("line", "takt_s", line["takt_s"]),
+        ("line", "bottleneck", line["bottleneck"]),
+        ("line", "balance_efficiency", line["balance_efficiency"]),
+        ("line", "throughput_per_hour", line["throughput_per_hour"]),
+        ("quality", "fpy", quality["fpy"]["value"]),
+        ("quality", "rty", quality["rty"]["value"]),
+        ("quality", "dpmo", quality["dpmo"]),
+        ("quality", "scrap_rate", quality["scrap_rate"]),
+        ("quality", "rework_rate", quality["rework_rate"]),
+        ("quality", "characteristics", len(quality["characteristics"])),
+        ("defects", "codes", len(report["defects"]["by_code"])),
+        *(("cost", key, value) for key, value in cost.items()),
+    ]
+    return [{"section": s, "figure": f, "value": v} for s, f, v in rows]
