@@ -24,8 +24,8 @@ import pytest
 from phasegate.domain.enums import Disposition, Outcome, Severity, UnitStatus
 from phasegate.domain.errors import Forbidden, InvalidInput, NotFound
 from phasegate.domain.policy import Role
+from phasegate.services import builds, crud, quality, volume
 from phasegate.services import costing as svc
-from phasegate.services import crud, quality, volume
 from phasegate.store.models import Station
 from phasegate.store.uow import UnitOfWork
 from tests.factories import ACTOR, make_build, make_line, make_product, make_revision, person
@@ -231,3 +231,29 @@ def test_who_may_change_costs(uow: UnitOfWork, costed: dict[str, Any]) -> None:
         crud.update(uow, svc.LINE_COST_RATES, 1, {"overhead_rate": 2}, actor=engineer)
     viewer = person("v", Role.VIEWER)
     assert svc.build_cost(uow, "CST-P1", actor=viewer).cost is not None
+
+
+def test_a_large_build_is_sampled_evenly(
+    uow: UnitOfWork, costed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(svc, "MAX_CURVE_UNITS", 2)  # 4 units: every second one is read
+    result = svc.build_cost(uow, "CST-P1", actor=ACTOR)
+    assert result.points is not None and result.points.units == (1, 3)
+    assert result.points.hours == pytest.approx((0.5, 0.5 * 3**B), rel=1e-6)
+    assert result.curve is None and result.projection is None
+    assert "a learning curve needs 3 units through every station (n = 2)" in result.missing
+    assert result.cost is not None  # the roll-up itself reads every unit's aggregate
+
+
+def test_a_partner_sees_the_cost_of_its_own_builds_only(
+    uow: UnitOfWork, costed: dict[str, Any]
+) -> None:
+    partner = crud.create(
+        uow, builds.PARTNERS, {"name": "CM", "kind": "contract_manufacturer"}, actor=ACTOR
+    )
+    own = person("cm", Role.PARTNER, partner_id=partner.id)
+    with pytest.raises(NotFound):
+        svc.build_cost(uow, "CST-P1", actor=own)
+    crud.update(uow, builds.BUILDS, costed["build"].id, {"partner_id": partner.id}, actor=ACTOR)
+    assert svc.build_cost(uow, "CST-P1", actor=own).cost is not None
+    assert crud.list_page(uow, svc.PARTS, actor=own).total == 0

@@ -14,8 +14,9 @@ Where the numbers come from:
 - scrap: units whose status is scrapped; rework: the cost of the defects dispositioned rework.
 
 The learning curve is fitted to each unit's labor hours (summed over its passes, times the
-operators) against its position in the build (units ordered by their first pass), over the
-units that passed through every station the build used. The projection takes the curve to unit
+operators) against its position in the build (units in the order they were registered), over
+the units that passed through every station the build used; a build of more than
+``MAX_CURVE_UNITS`` units is sampled at an even stride. The projection takes the curve to unit
 number ``target_annual_volume`` and prices the BOM at that volume (``costing.project``).
 What cannot be computed is said, with why, in ``BuildCost.missing`` — never a made-up number.
 """
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import case, func, select, text
+from sqlalchemy import bindparam, case, func, select, text
 
 from phasegate import costing
 from phasegate.domain.enums import Disposition, Phase, UnitStatus
@@ -62,6 +63,8 @@ M = TypeVar("M", bound=Base)
 
 # A learning curve needs at least this many units that went through every station.
 MIN_CURVE_UNITS = 3
+# At most this many units are read for a learning curve; a larger build is sampled evenly.
+MAX_CURVE_UNITS = 5_000
 
 
 # --- the records ---------------------------------------------------------------------------------
@@ -570,26 +573,43 @@ class _Costing:
         ]
 
     def _curve_points(self) -> CurvePoints:
-        """Each complete unit's labor hours, at its position among the build's units."""
+        """Each complete unit's labor hours, at its position among the build's units.
+
+        Units count in the order they were registered (their ids). A build of more than
+        ``MAX_CURVE_UNITS`` units is sampled at an even stride, so the cost of a build of any
+        size reads a bounded number of passes.
+        """
+        unit_ids = np.fromiter(
+            self.session.scalars(
+                select(Unit.id).where(Unit.build_id == self.build.id).order_by(Unit.id)
+            ),
+            dtype=np.int64,
+        )
+        stride = max(1, -(-unit_ids.size // MAX_CURVE_UNITS))  # ceiling division
+        chosen = np.arange(0, unit_ids.size, stride)
+        if chosen.size == 0:
+            return CurvePoints((), ())
         seconds = _pass_seconds(self.session.get_bind().dialect.name)
         stmt = text(
-            f"SELECT p.unit_id, min(p.started_at) AS first_start, "
-            f"sum({seconds} * coalesce(r.operators, 1.0)), count(DISTINCT p.station_id) "
-            "FROM station_passes p JOIN units u ON u.id = p.unit_id "
+            f"SELECT p.unit_id, sum({seconds} * coalesce(r.operators, 1.0)), "
+            "count(DISTINCT p.station_id) "
+            "FROM station_passes p "
             "LEFT JOIN station_labor_rates r ON r.station_id = p.station_id "
-            "WHERE u.build_id = :build AND p.ended_at IS NOT NULL "
-            "GROUP BY p.unit_id ORDER BY first_start, p.unit_id"
-        )
-        rows = self.session.execute(stmt, {"build": self.build.id}).all()
-        if not rows:
+            "WHERE p.unit_id IN :units AND p.ended_at IS NOT NULL "
+            "GROUP BY p.unit_id"
+        ).bindparams(bindparam("units", expanding=True))
+        rows = self.session.execute(stmt, {"units": unit_ids[chosen].tolist()}).all()
+        labor = {int(r[0]): (float(r[1]) / 3600.0, int(r[2])) for r in rows}
+        if not labor:
             return CurvePoints((), ())
-        hours = np.array([float(r[2]) / 3600.0 for r in rows])
-        visited = np.array([int(r[3]) for r in rows])
-        complete = (visited == visited.max()) & (hours > 0)
-        position = np.arange(1, len(rows) + 1)
-        return CurvePoints(
-            tuple(int(x) for x in position[complete]), tuple(float(y) for y in hours[complete])
-        )
+        most = max(visited for _, visited in labor.values())
+        units, hours = [], []
+        for index in chosen.tolist():
+            found = labor.get(int(unit_ids[index]))
+            if found is not None and found[1] == most and found[0] > 0:
+                units.append(index + 1)
+                hours.append(found[0])
+        return CurvePoints(tuple(units), tuple(hours))
 
     def _fit(self, points: CurvePoints | None) -> costing.LearningCurve | None:
         if points is None:
