@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from phasegate.demo.control_plan import load_control_plans
 from phasegate.demo.costing import load_costs
 from phasegate.demo.generator import DEFAULT_SEED, generate
 from phasegate.demo.logins import DEMO_LOGINS
@@ -110,6 +111,7 @@ def load_demo(
     loader.setup()
     loader.volumes()
     load_costs(uow, loader.ids)
+    load_control_plans(uow)
     loader.lessons()
     seconds = round(time.perf_counter() - started, 3)
     counts = database.row_counts(uow)

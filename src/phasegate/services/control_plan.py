@@ -896,15 +896,12 @@ def gauge_by_name(uow: UnitOfWork, name: str, *, actor: Principal) -> Gauge:
         return gauge
 
 
-def record_gage_study_from_csv(
+def record_named_gage_study(
     uow: UnitOfWork,
     gauge_name: str,
-    path: str | Path,
     *,
     characteristic: str,
-    part: str,
-    operator: str,
-    value: str,
+    readings: Any,
     actor: Principal,
     product: str | None = None,
     studied_on: dt.date | str | None = None,
@@ -912,9 +909,8 @@ def record_gage_study_from_csv(
     study_multiplier: float = 6.0,
     notes: str = "",
 ) -> GageStudy:
-    """``record_gage_study`` with the gauge and characteristic by name and readings from a CSV
-    file (one row per reading). The characteristic is one of the gauge's product, or of
-    ``product`` for a gauge of no product."""
+    """``record_gage_study`` with the gauge and the characteristic by name: a characteristic of
+    the gauge's product, or of ``product`` for a gauge of no one product."""
     authorize(actor, Action.CREATE, Kind.CONTROL_PLAN)
     gauge = gauge_by_name(uow, gauge_name, actor=actor)
     if product is not None:
@@ -932,13 +928,46 @@ def record_gage_study_from_csv(
             "characteristic",
             product_id=product_id,
         )
-    readings = readings_from_csv(path, part=part, operator=operator, value=value)
     return record_gage_study(
         uow,
         gauge.id,
         characteristic_id=found.id,
         readings=readings,
         actor=actor,
+        studied_on=studied_on,
+        tolerance=tolerance,
+        study_multiplier=study_multiplier,
+        notes=notes,
+    )
+
+
+def record_gage_study_from_csv(
+    uow: UnitOfWork,
+    gauge_name: str,
+    path: str | Path,
+    *,
+    characteristic: str,
+    part: str,
+    operator: str,
+    value: str,
+    actor: Principal,
+    product: str | None = None,
+    studied_on: dt.date | str | None = None,
+    tolerance: float | None = None,
+    study_multiplier: float = 6.0,
+    notes: str = "",
+) -> GageStudy:
+    """``record_named_gage_study`` with the readings of a CSV file (one row per reading)."""
+    authorize(actor, Action.CREATE, Kind.CONTROL_PLAN)
+    gauge_by_name(uow, gauge_name, actor=actor)  # an unknown gauge before a bad file
+    readings = readings_from_csv(path, part=part, operator=operator, value=value)
+    return record_named_gage_study(
+        uow,
+        gauge_name,
+        characteristic=characteristic,
+        readings=readings,
+        actor=actor,
+        product=product,
         studied_on=studied_on,
         tolerance=tolerance,
         study_multiplier=study_multiplier,
