@@ -326,8 +326,9 @@ class Unit(Versioned, Timestamped, Base):
     __tablename__ = "units"
     __table_args__ = (
         UniqueConstraint("product_id", "serial"),
-        # A build's unit list in serial order; its units counted by status and allocation.
-        Index("ix_units_build_id_serial", "build_id", "serial"),
+        # A build's unit list in serial order (its units are of one product, and the API lists
+        # units by product and serial); its units counted by status and allocation.
+        Index("ix_units_build_id_product_id_serial", "build_id", "product_id", "serial"),
         Index("ix_units_build_id_status_allocation", "build_id", "status", "allocation"),
     )
 

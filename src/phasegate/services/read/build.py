@@ -297,18 +297,22 @@ def build_units(
     wanted_allocation = parse_optional_enum(Allocation, "allocation", allocation)
     search = q.strip() if q else ""
     with uow:
-        product_key = uow.session.scalar(
+        product = uow.session.execute(
             scoped(
-                select(Product.key)
+                select(Product.id, Product.key)
                 .join(Build, Build.product_id == Product.id)
                 .where(Build.id == build_id),
                 actor,
                 Build,
             )
-        )
-        if product_key is None:
+        ).first()
+        if product is None:
             raise NotFound(f"build {build_id} does not exist")
+        product_key = product.key
         stmt = _units_matching(build_id, wanted_status, wanted_allocation, search)
+        # Always true (a build's units are of its product); it lets the (build, product,
+        # serial) index give the units in serial order.
+        stmt = stmt.where(Unit.product_id == product.id)
         units, more = _window_of(uow, stmt, window, limit)
         total = None if search else _unit_total(uow, build_id, wanted_status, wanted_allocation)
         return KeysetPage(

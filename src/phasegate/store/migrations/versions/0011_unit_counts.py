@@ -14,6 +14,10 @@ A unit deleted takes its defects' count away *before* it goes (its defects are d
 foreign key's cascade after it, when their trigger no longer finds its build), on both backends.
 Counts that fall to zero stay as rows of zero.
 
+``ix_units_build_id_product_id_serial`` takes the place of ``ix_units_build_id_serial``: a
+build's units are of one product, so it still gives the build's unit list in serial order, and
+also the API's list of a build's units, which is in (product, serial) order, by key.
+
 On PostgreSQL the serial search is served by a trigram index (``pg_trgm``) on lower(serial);
 the extension needs a superuser to create once. Without it the index is left out and the
 search reads the build's serial index instead, as on SQLite.
@@ -208,6 +212,10 @@ def _trigram_index() -> None:
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_units_build_id_product_id_serial", "units", ["build_id", "product_id", "serial"]
+    )
+    op.drop_index("ix_units_build_id_serial", table_name="units")
     _create_tables()
     op.execute(
         "INSERT INTO build_unit_counts (build_id, status, allocation, n) "
@@ -236,3 +244,5 @@ def downgrade() -> None:
         op.execute("DROP INDEX IF EXISTS ix_units_lower_serial_trgm")
     op.drop_table("build_defect_counts")
     op.drop_table("build_unit_counts")
+    op.create_index("ix_units_build_id_serial", "units", ["build_id", "serial"])
+    op.drop_index("ix_units_build_id_product_id_serial", table_name="units")
