@@ -431,7 +431,9 @@ def time_average_wip(entry_s: ArrayLike, exit_s: ArrayLike) -> tuple[float, int,
     times, level = times[order], np.cumsum(steps[order])
     window = float(times[-1] - times[0])
     area = float((level[:-1] * np.diff(times)).sum())
-    return (area / window if window > 0 else 0.0, int(level.max()), window)
+    peak = int(level.max())
+    # An average of N(t) never exceeds its maximum; the clamp only undoes rounding in the sum.
+    return (min(area / window, float(peak)) if window > 0 else 0.0, peak, window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -717,6 +719,11 @@ class StationResult:
         """Mean cycle time / parallel servers: how often the station lets a unit out."""
         mean = self.cycle.mean_s
         return mean / self.servers if mean is not None else None
+
+    def effective_p90_s(self) -> float | None:
+        """90th percentile of the cycle time / parallel servers, beside the effective mean."""
+        p90 = self.cycle.p90_s
+        return p90 / self.servers if p90 is not None else None
 
 
 @dataclass(frozen=True, slots=True)

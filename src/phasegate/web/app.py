@@ -31,6 +31,7 @@ from phasegate.web.characteristics import router as characteristics_router
 from phasegate.web.costing import router as costing_router
 from phasegate.web.defects import router as defects_router
 from phasegate.web.ingest import router as ingest_router
+from phasegate.web.line_performance import router as line_performance_router
 from phasegate.web.rendering import STATIC_DIR, render
 from phasegate.web.routes import router
 
@@ -121,6 +122,7 @@ def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
     app.include_router(ingest_router)
+    app.include_router(line_performance_router)
     app.include_router(defects_router)
     app.include_router(costing_router)
     app.include_router(characteristics_router)

@@ -156,6 +156,7 @@ def test_ten_cycle_times_give_a_p90(uow: UnitOfWork, engine: Engine) -> None:
     _passes(engine, rows)
     r = build_line_performance(uow, build.id, actor=ACTOR)
     assert r.stations[0].cycle.p90_s == pytest.approx(9.1, rel=1e-12)
+    assert r.stations[0].effective_p90_s == pytest.approx(9.1, rel=1e-12)  # one server
     assert r.contract()["stations"][0]["cycle_p90_s"] == pytest.approx(9.1, rel=1e-12)
 
 

@@ -195,6 +195,7 @@ def test_line_performance_by_hand():
     r = line_performance([StationSpec("A"), StationSpec("B", servers=2)], passes, takt)
     assert [s.cycle.mean_s for s in r.stations] == [12.0, 32.0]
     assert r.stations[1].effective_cycle_s() == 16.0
+    assert r.stations[1].effective_p90_s() is None  # two values
     assert r.bottleneck() == 1
     assert r.balance is not None
     assert r.balance.efficiency == pytest.approx(44.0 / 48.0, rel=1e-12)
@@ -222,3 +223,15 @@ def test_a_station_without_passes_is_left_out_of_the_balance():
 def test_pass_table_refuses_an_end_before_the_start():
     with pytest.raises(InvalidInput, match=r"end_s\[0\]"):
         PassTable.of([1], [0], [10.0], [5.0], [True])
+
+
+def test_effective_p90_divides_by_the_servers():
+    """Ten passes of 1..10 s at a station with two servers: p90 9.1 s (Hyndman and Fan
+    definition 7), so one unit leaves every 4.55 s or less nine times in ten."""
+    n = 10
+    passes = PassTable.of(
+        list(range(n)), [0] * n, [0.0] * n, [float(i) for i in range(1, n + 1)], [True] * n
+    )
+    r = line_performance([StationSpec("A", servers=2)], passes)
+    assert r.stations[0].effective_p90_s() == pytest.approx(4.55, rel=1e-12)
+    assert r.stations[0].effective_cycle_s() == pytest.approx(2.75, rel=1e-12)

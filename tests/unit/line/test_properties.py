@@ -90,12 +90,14 @@ def test_balance_efficiency_is_one_for_equal_effective_times(pace, servers):
 @SETTINGS
 @given(st.lists(times, min_size=2, max_size=60))
 def test_aggregate_moments_agree_with_the_samples(values):
+    """The running sums give the sample mean and sd; the sd from sum(x^2) - (sum x)^2/n loses
+    digits when the spread is tiny beside the mean, hence a tolerance scaled by the values."""
     x = np.array(values)
     direct = cycle_stats(x)
     via = cycle_stats(x, Moments.of(x))
     assert direct == via
     assert direct.mean_s == pytest.approx(float(x.mean()), rel=1e-9)
-    assert direct.sd_s == pytest.approx(float(x.std(ddof=1)), rel=1e-6, abs=1e-9)
+    assert direct.sd_s == pytest.approx(float(x.std(ddof=1)), rel=1e-6, abs=1e-6 * x.max())
     assert direct.median_s is not None and direct.min_s <= direct.median_s <= direct.max_s
 
 

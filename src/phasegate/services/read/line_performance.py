@@ -66,7 +66,8 @@ class StationPerformance:
     """One station of the build's line: its cycle times, yield, waiting and rework.
 
     ``passes`` counts every pass (the aggregate's); ``cycle.n`` the passes with a cycle time.
-    ``effective_cycle_s`` is the mean over the parallel ``servers``.
+    ``effective_cycle_s`` and ``effective_p90_s`` are the mean and the 90th percentile over the
+    parallel ``servers``.
     """
 
     station_id: int
@@ -79,6 +80,7 @@ class StationPerformance:
     first_pass_ok: int
     cycle: CycleStats
     effective_cycle_s: float | None
+    effective_p90_s: float | None
     trend: TrendResult | None
     fpy: YieldResult | None
     routing: StationRouting
@@ -382,6 +384,7 @@ def _station(
         first_pass_ok=first_pass_ok,
         cycle=result.cycle,
         effective_cycle_s=result.effective_cycle_s(),
+        effective_p90_s=result.effective_p90_s(),
         trend=result.trend,
         fpy=station_fpy(first_pass_ok, first_attempts),
         routing=result.routing,
