@@ -15,7 +15,6 @@ from phasegate.api.types import StorableText
 from phasegate.domain.policy import PERMISSION_KEY, Action, Kind, permission
 from phasegate.services.read.characteristic import (
     MAX_SUBGROUP_SIZE,
-    SUBGROUP_SIZE,
     build_characteristics,
     characteristic_detail,
 )
@@ -33,11 +32,12 @@ ProductKey = Annotated[
     ),
 ]
 SubgroupSize = Annotated[
-    int,
+    int | None,
     Query(
         ge=1,
         le=MAX_SUBGROUP_SIZE,
-        description="Consecutive values per subgroup of the X̄-R chart; 1 gives the I-MR chart.",
+        description="Consecutive values per subgroup of the X̄-R chart; 1 gives the I-MR chart. "
+        "Default: the characteristic's sampling in the product's control plan, else 5.",
     ),
 ]
 READ_TEST_DATA = {PERMISSION_KEY: permission(Action.READ, Kind.TEST_DATA)}
@@ -68,13 +68,19 @@ class Thresholds(BaseModel):
     confidence: float
 
 
+class SamplingOut(BaseModel):
+    subgroup_size: int = Field(description="Consecutive values per subgroup; 1: I-MR chart.")
+    source: str = Field(description="Where the size comes from: asked, control plan or default.")
+
+
 class BuildCharacteristicsOut(BaseModel):
     """The build's characteristics table."""
 
     build: str
     product: str
     phase: str
-    subgroup_size: int
+    subgroup_size: int | None = Field(description="As asked; null: each one's own sampling.")
+    sampling: dict[str, SamplingOut] = Field(description="Per characteristic name.")
     thresholds: Thresholds
     characteristics: list[CharacteristicRowOut]
 
@@ -126,6 +132,7 @@ class CharacteristicDetailOut(BaseModel):
     summary: CharacteristicRowOut
     note: str = Field(description="Why a number is missing, e.g. 'insufficient data (n = 12)'.")
     subgroup_size: int
+    sampling: str = Field(description="Where the subgroup size comes from.")
     chart: dict[str, Any] | None = Field(
         description="The `phasegate spc --format json` document of the X̄-R or I-MR chart."
     )
@@ -147,8 +154,8 @@ class CharacteristicDetailOut(BaseModel):
     summary="List a build's characteristics with capability and signals",
     description="One row per characteristic measured on the build: n, mean and sd from the "
     "maintained aggregates; Cpk with its 95 % interval and lower bound, and the number of "
-    "Nelson-rule signals of its X̄-R chart (subgroups of `subgroup_size` consecutive values in "
-    "test order); status `watch` when the Cpk lower bound is below 1.33 or there is a signal, "
+    "Nelson-rule signals of its X̄-R chart (subgroups of consecutive values in test order, as "
+    "many as the control plan samples, else 5, or `subgroup_size`); status `watch` when the Cpk lower bound is below 1.33 or there is a signal, "
     "`insufficient_data` below 25 values. A production build's chart is judged against the "
     "limits of the product's pilot builds.",
     operation_id="list_build_characteristics",
@@ -160,7 +167,7 @@ def list_build_characteristics(
     actor: Acting,
     code: Code,
     product: ProductKey = None,
-    subgroup_size: SubgroupSize = SUBGROUP_SIZE,
+    subgroup_size: SubgroupSize = None,
 ) -> Any:
     result = build_characteristics(
         uow, code, actor=actor, product=product, subgroup_size=subgroup_size
@@ -186,7 +193,7 @@ def read_build_characteristic(
     code: Code,
     name: Name,
     product: ProductKey = None,
-    subgroup_size: SubgroupSize = SUBGROUP_SIZE,
+    subgroup_size: SubgroupSize = None,
 ) -> Any:
     detail = characteristic_detail(
         uow, code, name, actor=actor, product=product, subgroup_size=subgroup_size

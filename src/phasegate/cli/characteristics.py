@@ -34,8 +34,11 @@ def characteristics(
     build: str = typer.Argument(..., help="Build code."),
     product: str | None = typer.Option(None, "--product", help="Product key of the build."),
     name: str | None = typer.Option(None, "--name", help="One characteristic, by name."),
-    subgroup_size: int = typer.Option(
-        5, "--subgroup-size", help="Consecutive values per subgroup; 1 gives the I-MR chart."
+    subgroup_size: int | None = typer.Option(
+        None,
+        "--subgroup-size",
+        help="Consecutive values per subgroup; 1 gives the I-MR chart (default: the control "
+        "plan's sample size of the characteristic, else 5).",
     ),
     fmt: OutputFormat = typer.Option(
         OutputFormat.TABLE, "--format", help="Output format: table, json or csv."

@@ -25,7 +25,6 @@ from phasegate.services.read.characteristic import (
     MAX_SUBGROUP_SIZE,
     POINT_COLUMNS,
     SIGNAL_COLUMNS,
-    SUBGROUP_SIZE,
     CharacteristicDetail,
     build_characteristics,
     characteristic_detail,
@@ -47,7 +46,7 @@ from phasegate.web.routes import (
 
 router = APIRouter(include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
-SubgroupSize = Annotated[int, Digits, Query(ge=1, le=MAX_SUBGROUP_SIZE)]
+SubgroupSize = Annotated[int | None, Digits, Query(ge=1, le=MAX_SUBGROUP_SIZE)]
 Subgroup = Annotated[int | None, Digits, Query(ge=1, le=LAST_PAGE)]
 SIGNALS_SHOWN = 25  # rows of the signal table; the CSV has every one
 CSV_TABLES = ("points", "signals", "capability")
@@ -94,7 +93,7 @@ def _csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], filename: st
     openapi_extra=READ_TEST_DATA,
 )
 def characteristics_table(
-    request: Request, build_id: BuildId, subgroup_size: SubgroupSize = SUBGROUP_SIZE
+    request: Request, build_id: BuildId, subgroup_size: SubgroupSize = None
 ) -> Response:
     """The build's capability table: a fragment for HTMX, else a page of its own."""
     table = build_characteristics(
@@ -112,7 +111,7 @@ def characteristics_table(
     openapi_extra=READ_TEST_DATA,
 )
 def characteristics_csv(
-    request: Request, build_id: BuildId, subgroup_size: SubgroupSize = SUBGROUP_SIZE
+    request: Request, build_id: BuildId, subgroup_size: SubgroupSize = None
 ) -> Response:
     table = build_characteristics(
         page_uow(request), build_id, actor=actor(request), subgroup_size=subgroup_size
@@ -130,7 +129,7 @@ def characteristic_page(
     build_id: BuildId,
     characteristic_id: RecordId,
     subgroup: Subgroup = None,
-    subgroup_size: SubgroupSize = SUBGROUP_SIZE,
+    subgroup_size: SubgroupSize = None,
 ) -> Response:
     detail = characteristic_detail(
         page_uow(request),
@@ -141,7 +140,7 @@ def characteristic_page(
     )
     chosen = detail.subgroup(subgroup) if subgroup is not None else None
     base = f"/builds/{build_id}/characteristics/{characteristic_id}"
-    query = "" if subgroup_size == SUBGROUP_SIZE else f"subgroup_size={subgroup_size}&"
+    query = "" if subgroup_size is None else f"subgroup_size={subgroup_size}&"
     return render(
         request,
         "characteristic.html",
@@ -171,7 +170,7 @@ def characteristic_csv(
     build_id: BuildId,
     characteristic_id: RecordId,
     table: Annotated[Literal["points", "signals", "capability"], Path()],
-    subgroup_size: SubgroupSize = SUBGROUP_SIZE,
+    subgroup_size: SubgroupSize = None,
 ) -> Response:
     """One table of the characteristic page as CSV: the chart's points with their units, the
     signals, or the capability indices."""

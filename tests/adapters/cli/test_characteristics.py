@@ -30,7 +30,9 @@ def test_json_is_the_table_with_the_contract_rows(run: Runner, any_database_url:
     done = run("characteristics", data.pilot, "--format", "json", url=any_database_url)
     assert done.code == 0, done.err
     body = done.json()
-    assert (body["build"], body["product"], body["subgroup_size"]) == (data.pilot, "CH1", 5)
+    assert (body["build"], body["product"], body["sampling"]["Bore"]["subgroup_size"]) == (
+        data.pilot, "CH1", 5,
+    )  # fmt: skip
     (row,) = body["characteristics"]
     assert tuple(row) == CONTRACT_FIELDS
     assert (row["name"], row["n"], row["status"]) == ("Bore", 50, "ok")

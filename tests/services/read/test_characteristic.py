@@ -18,6 +18,7 @@ from phasegate import stats
 from phasegate.domain.enums import Outcome, UnitStatus
 from phasegate.domain.errors import InvalidInput, NotFound
 from phasegate.domain.policy import Role
+from phasegate.services import control_plan, crud
 from phasegate.services.read.characteristic import (
     CONTRACT_FIELDS,
     Status,
@@ -31,7 +32,7 @@ from phasegate.services.volume import (
     UnitRecord,
     record_build_volume,
 )
-from phasegate.store.models import Build
+from phasegate.store.models import Build, Line
 from phasegate.store.uow import UnitOfWork
 from tests.factories import (
     make_build,
@@ -306,3 +307,56 @@ def test_a_partner_user_sees_only_its_builds_and_their_pilot_limits(
     stranger = person("other", Role.PARTNER, partner_id=make_partner(uow).id)
     with pytest.raises(NotFound):
         build_characteristics(uow, data.production, actor=stranger)
+
+
+def _plan_item(uow: UnitOfWork, data: Data, sample_size: int, chart: str | None) -> None:
+    """A control plan of CH1 checking Bore at the line's station."""
+    with uow:
+        build = uow.get(Build, data.production_id)
+        assert build.line_id is not None
+        station = uow.get(Line, build.line_id).stations[0]
+    plan = crud.create(
+        uow, control_plan.CONTROL_PLANS,
+        {"product_id": build.product_id, "name": "Bore plan", "line_id": build.line_id},
+        actor=SYSTEM,
+    )  # fmt: skip
+    crud.create(
+        uow,
+        control_plan.CONTROL_PLAN_ITEMS,
+        {
+            "plan_id": plan.id,
+            "station_id": station.id,
+            "characteristic_id": data.char_id,
+            "method": "Bore gauge",
+            "sample_size": sample_size,
+            "frequency": "every hour",
+            "chart_type": chart,
+            "reaction_plan": "Stop and call quality.",
+        },
+        actor=SYSTEM,
+    )
+
+
+def test_the_subgroup_size_is_the_control_plan_s_sample_size(uow: UnitOfWork, data: Data) -> None:
+    _plan_item(uow, data, 4, "xbar-r")
+    detail = characteristic_detail(uow, data.pilot, "Bore", actor=SYSTEM)
+    assert detail.subgroup_size == 4 and "control plan 'Bore plan'" in detail.row.sampling.source
+    # 50 values: 12 subgroups of 4 and the 2 left over.
+    assert detail.subgroup_count == 13
+    sizes = [4] * 12 + [2]
+    expected = stats.capability(data.pilot_values, sizes=sizes, lsl=LSL, usl=USL, target=TARGET)
+    assert detail.row.cpk == pytest.approx(expected.cpk, rel=1e-12)
+    (row,) = build_characteristics(uow, data.pilot, actor=SYSTEM).rows
+    assert row.sampling.subgroup_size == 4 and row.cpk == detail.row.cpk
+    asked = characteristic_detail(uow, data.pilot, "Bore", actor=SYSTEM, subgroup_size=5)
+    assert asked.subgroup_size == 5 and asked.row.sampling.source == "subgroups of 5 as asked"
+
+
+def test_an_individuals_chart_in_the_control_plan_gives_i_mr(uow: UnitOfWork, data: Data) -> None:
+    _plan_item(uow, data, 3, "imr")
+    detail = characteristic_detail(uow, data.production, "Bore", actor=SYSTEM)
+    assert detail.chart_kind == "imr" and detail.chart is not None
+    # The pilot's limits are those of its individuals chart: sigma = MR-bar / d2(2).
+    assert detail.phase1 is not None
+    mr = np.abs(np.diff(data.pilot_values))
+    assert detail.phase1.sigma == pytest.approx(float(mr.mean()) / D2_2, rel=1e-3)

@@ -13,10 +13,12 @@ How the values are read and grouped:
 - The values are the numeric measurements of the characteristic on the build's units, in the
   order of their test runs' start times (then test run and measurement id). Only that column is
   read for the table; the page also reads each value's unit serial and test run.
-- Subgroups are ``subgroup_size`` consecutive values (default :data:`SUBGROUP_SIZE`, 5
-  consecutive units) and the chart is X̄-R; a subgroup size of 1 gives the I-MR chart of the
-  individual values. When the values do not divide evenly, the last subgroup keeps the values
-  left over, and a single value left over joins the subgroup before it (a range needs two).
+- Subgroups are ``subgroup_size`` consecutive values and the chart is X̄-R; a subgroup size of
+  1 gives the I-MR chart of the individual values. Unless the caller gives a size, it is the
+  sampling of the characteristic in the product's current control plan (its item's sample
+  size; 1 when the item's chart is I-MR), else :data:`SUBGROUP_SIZE` (5 consecutive units).
+  When the values do not divide evenly, the last subgroup keeps the values left over, and a
+  single value left over joins the subgroup before it (a range needs two).
 - ``n``, ``mean`` and ``sd`` (n - 1) come from the maintained aggregate
   ``BuildCharacteristicStat``; the chart and the capability from the values, through the
   analysis services (:mod:`phasegate.services.analysis`), which call :mod:`phasegate.stats`.
@@ -63,11 +65,13 @@ from phasegate.services.analysis.capability import (
 )
 from phasegate.services.analysis.series import finite_or_none
 from phasegate.services.analysis.spc import SpcReport, analyse_spc
+from phasegate.services.control_plan import current_plan
 from phasegate.stats.charts import ChartResult
 from phasegate.store.models import (
     Build,
     BuildCharacteristicStat,
     Characteristic,
+    ControlPlanItem,
     Measurement,
     Product,
     TestRun,
@@ -92,6 +96,7 @@ __all__ = [
     "CharacteristicDetail",
     "CharacteristicRow",
     "PhaseOneLimits",
+    "Sampling",
     "Signal",
     "Spec",
     "Status",
@@ -120,7 +125,7 @@ CONTRACT_FIELDS = (
 """The fields of a row of the build report's ``quality.characteristics``, in order."""
 FLAT_COLUMNS = (
     "name", "ctq", "unit", "n", "mean", "sd", "cpk", "cpk_ci_low", "cpk_ci_high", "cpk_lower",
-    "signals", "status", "note",
+    "signals", "status", "subgroup_size", "note",
 )  # fmt: skip
 """The columns of the table as CSV: the interval in two cells, the unit and the note added."""
 POINT_COLUMNS = ("subgroup", "size", "value", "lcl", "ucl", "rules", "units", "test_runs")
@@ -159,6 +164,19 @@ class BuildRef:
     phase: Phase
     product_key: str
     product_id: int
+    revision_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """How many consecutive values make a subgroup, and where that comes from."""
+
+    subgroup_size: int
+    source: str
+
+    @property
+    def chart(self) -> str:
+        return "imr" if self.subgroup_size == 1 else "xbar-r"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +251,7 @@ class CharacteristicRow:
     signals: int  # chart points with at least one rule broken
     status: Status
     note: str  # why there is no Cpk or no chart, or ""
+    sampling: Sampling
 
     @property
     def name(self) -> str:
@@ -268,7 +287,7 @@ class BuildCharacteristics:
     """The build's characteristics table."""
 
     build: BuildRef
-    subgroup_size: int
+    subgroup_size: int | None  # as asked; None: each characteristic's own sampling
     rows: tuple[CharacteristicRow, ...]
 
     def as_dict(self) -> dict[str, Any]:
@@ -278,6 +297,13 @@ class BuildCharacteristics:
             "product": self.build.product_key,
             "phase": self.build.phase.value,
             "subgroup_size": self.subgroup_size,
+            "sampling": {
+                row.name: {
+                    "subgroup_size": row.sampling.subgroup_size,
+                    "source": row.sampling.source,
+                }
+                for row in self.rows
+            },
             "thresholds": thresholds(),
             "characteristics": [row.as_dict() for row in self.rows],
         }
@@ -288,7 +314,13 @@ class BuildCharacteristics:
         for row in self.rows:
             doc = row.as_dict()
             low, high = doc.pop("cpk_ci") or (None, None)
-            doc.update(cpk_ci_low=low, cpk_ci_high=high, unit=row.spec.unit, note=row.note)
+            doc.update(
+                cpk_ci_low=low,
+                cpk_ci_high=high,
+                unit=row.spec.unit,
+                subgroup_size=row.sampling.subgroup_size,
+                note=row.note,
+            )
             out.append({c: doc[c] for c in FLAT_COLUMNS})
         return out
 
@@ -319,7 +351,6 @@ class CharacteristicDetail:
 
     build: BuildRef
     row: CharacteristicRow
-    subgroup_size: int
     chart: SpcReport | None
     chart_note: str
     signals: tuple[Signal, ...]
@@ -339,8 +370,12 @@ class CharacteristicDetail:
         return self.row.spec
 
     @property
+    def subgroup_size(self) -> int:
+        return self.row.sampling.subgroup_size
+
+    @property
     def chart_kind(self) -> str:
-        return "imr" if self.subgroup_size == 1 else "xbar-r"
+        return self.row.sampling.chart
 
     @property
     def subgroup_count(self) -> int:
@@ -429,6 +464,7 @@ class CharacteristicDetail:
             "summary": self.row.as_dict(),
             "note": self.row.note,
             "subgroup_size": self.subgroup_size,
+            "sampling": self.row.sampling.source,
             "chart": None if self.chart is None else self.chart.as_dict(),
             "chart_note": self.chart_note,
             "signals": self.signal_rows(),
@@ -574,7 +610,9 @@ def _signal_count(chart: SpcReport | None) -> int:
     return sum(c.violations.count() for c in (res.primary, res.secondary) if c is not None)
 
 
-def _row(spec: Spec, totals: tuple[int, float, float], analysis: _Analysis) -> CharacteristicRow:
+def _row(
+    spec: Spec, totals: tuple[int, float, float], analysis: _Analysis, sampling: Sampling
+) -> CharacteristicRow:
     count, total, total_sq = totals
     mean = total / count if count else None
     sd = None
@@ -596,7 +634,9 @@ def _row(spec: Spec, totals: tuple[int, float, float], analysis: _Analysis) -> C
     else:
         status = Status.OK
     note = analysis.capability_note or analysis.chart_note
-    return CharacteristicRow(spec, count, mean, sd, cpk, cpk_ci, cpk_lower, signals, status, note)
+    return CharacteristicRow(
+        spec, count, mean, sd, cpk, cpk_ci, cpk_lower, signals, status, note, sampling
+    )
 
 
 # -------------------------------------------------------------------------------------------
@@ -607,8 +647,8 @@ def _ci(column: Any, value: str) -> ColumnElement[bool]:
     return func.lower(column) == func.lower(value)
 
 
-def _check_size(subgroup_size: int) -> None:
-    if not 1 <= subgroup_size <= MAX_SUBGROUP_SIZE:
+def _check_size(subgroup_size: int | None) -> None:
+    if subgroup_size is not None and not 1 <= subgroup_size <= MAX_SUBGROUP_SIZE:
         raise invalid(
             "subgroup_size", f"must be from 1 to {MAX_SUBGROUP_SIZE}, got {subgroup_size}"
         )
@@ -616,9 +656,9 @@ def _check_size(subgroup_size: int) -> None:
 
 def _build(uow: UnitOfWork, build: int | str, product: str | None, actor: Principal) -> BuildRef:
     """The build by id, or by code (in ``product`` when given); ``NotFound`` outside scope."""
-    stmt = select(Build.id, Build.code, Build.phase, Product.key, Product.id).join(
-        Product, Product.id == Build.product_id
-    )
+    stmt = select(
+        Build.id, Build.code, Build.phase, Product.key, Product.id, Build.revision_id
+    ).join(Product, Product.id == Build.product_id)
     if isinstance(build, int):
         stmt = stmt.where(Build.id == build)
     else:
@@ -632,6 +672,48 @@ def _build(uow: UnitOfWork, build: int | str, product: str | None, actor: Princi
     if len(found) > 1:
         raise invalid("product", f"build {build!r} is in several products: name the product")
     return BuildRef(*found[0])
+
+
+_VARIABLES_CHARTS = ("xbar-r", "xbar-s", "imr")
+
+
+def _sampling(
+    uow: UnitOfWork, ref: BuildRef, char_ids: Sequence[int], asked: int | None
+) -> dict[int, Sampling]:
+    """Per characteristic: the subgroup size asked for, else its control plan's sampling, else
+    :data:`SUBGROUP_SIZE`. Of several items of one characteristic (at several stations) the
+    first with a variables chart is used, else the first."""
+    if asked is not None:
+        given = Sampling(asked, f"subgroups of {asked} as asked")
+        return dict.fromkeys(char_ids, given)
+    default = Sampling(SUBGROUP_SIZE, f"subgroups of {SUBGROUP_SIZE} consecutive units (default)")
+    out = dict.fromkeys(char_ids, default)
+    plan = current_plan(uow, ref.product_id, revision_id=ref.revision_id)
+    if plan is None or not char_ids:
+        return out
+    items = uow.session.execute(
+        select(
+            ControlPlanItem.characteristic_id,
+            ControlPlanItem.sample_size,
+            ControlPlanItem.chart_type,
+        )
+        .where(ControlPlanItem.plan_id == plan.id, ControlPlanItem.characteristic_id.in_(char_ids))
+        .order_by(ControlPlanItem.id)
+    ).all()
+    chosen: dict[int, tuple[int, str | None]] = {}
+    for cid, size, chart in items:
+        if cid not in chosen or (
+            chart in _VARIABLES_CHARTS and chosen[cid][1] not in _VARIABLES_CHARTS
+        ):
+            chosen[cid] = (int(size), chart)
+    for cid, (size, chart) in chosen.items():
+        used = 1 if chart == "imr" else max(1, min(size, MAX_SUBGROUP_SIZE))
+        how = f", {chart} chart" if chart else ""
+        out[cid] = Sampling(
+            used,
+            f"control plan {plan.name!r} (version {plan.plan_version}): samples of {size}{how}",
+        )
+    return out
 
 
 def _spec(c: Characteristic) -> Spec:
@@ -715,7 +797,7 @@ def build_characteristics(
     *,
     actor: Principal,
     product: str | None = None,
-    subgroup_size: int = SUBGROUP_SIZE,
+    subgroup_size: int | None = None,
 ) -> BuildCharacteristics:
     """One row per characteristic measured on the build, CTQs first, then by name.
 
@@ -739,17 +821,19 @@ def build_characteristics(
         )
         pilots = _pilot_builds(uow, ref, actor)
         pilot_values, pilot_names = _pilot_values(uow, pilots, None)
+        sampling = _sampling(uow, ref, [c.id for c, *_ in chars], subgroup_size)
     rows = []
     for c, count, total, total_sq in chars:
         spec = _spec(c)
         analysis = _analyse(
             values.get(c.id, np.empty(0)),
             spec,
-            subgroup_size,
+            sampling[c.id].subgroup_size,
             f"{ref.product_key}/{ref.code}/{c.name}",
             _pilot_of(ref, pilot_values, pilot_names, c.id),
         )
-        rows.append(_row(spec, (int(count), float(total), float(total_sq)), analysis))
+        totals = (int(count), float(total), float(total_sq))
+        rows.append(_row(spec, totals, analysis, sampling[c.id]))
     return BuildCharacteristics(ref, subgroup_size, tuple(rows))
 
 
@@ -776,7 +860,7 @@ def characteristic_detail(
     *,
     actor: Principal,
     product: str | None = None,
-    subgroup_size: int = SUBGROUP_SIZE,
+    subgroup_size: int | None = None,
 ) -> CharacteristicDetail:
     """The characteristic page: chart and signals, capability, histogram, normality, phase I.
 
@@ -803,18 +887,19 @@ def characteristic_detail(
         ).all()
         pilots = _pilot_builds(uow, ref, actor)
         pilot_values, pilot_names = _pilot_values(uow, pilots, [char.id])
+        sampling = _sampling(uow, ref, [char.id], subgroup_size)[char.id]
     values = np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows))
     serials = tuple(str(r[1]) for r in rows)
     runs = tuple(int(r[2]) for r in rows)
     analysis = _analyse(
         values,
         spec,
-        subgroup_size,
+        sampling.subgroup_size,
         f"{ref.product_key}/{ref.code}/{spec.name}",
         _pilot_of(ref, pilot_values, pilot_names, char.id),
     )
     totals = (0, 0.0, 0.0) if agg is None else (int(agg[0]), float(agg[1]), float(agg[2]))
-    row = _row(spec, totals, analysis)
+    row = _row(spec, totals, analysis, sampling)
     edges: tuple[float, ...] = ()
     counts: tuple[int, ...] = ()
     if analysis.capability is not None:
@@ -825,7 +910,6 @@ def characteristic_detail(
     return CharacteristicDetail(
         build=ref,
         row=row,
-        subgroup_size=subgroup_size,
         chart=analysis.chart,
         chart_note=analysis.chart_note,
         signals=_signals(analysis.chart, analysis.group, serials, runs),
