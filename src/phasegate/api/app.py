@@ -17,6 +17,7 @@ from phasegate.api.errors import install_error_handlers
 from phasegate.api.limits import RequestBodyCheck
 from phasegate.api.line_performance import router as line_performance_router
 from phasegate.api.resources import COLLECTIONS, collection_router
+from phasegate.api.specs import router as specs_router
 
 DESCRIPTION = """\
 Products, their revisions, requirements and specifications; partners, lines and stations;
@@ -97,6 +98,7 @@ def create_api() -> FastAPI:
         costing_router,
         characteristics.router,
         build_report_router,
+        specs_router,
         audit.router,
         *control_plan_routers,
     ]

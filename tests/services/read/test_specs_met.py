@@ -74,6 +74,10 @@ class Made:
 
 @pytest.fixture
 def made(uow: UnitOfWork) -> Made:
+    return seed_specs(uow)
+
+
+def seed_specs(uow: UnitOfWork) -> Made:
     """Product SPX with four characteristics, three measured on build SPX-PR1:
 
     - Gap (0.1..0.3 mm): U1 fails (0.35), is reworked and passes its retest (0.20); U2 and U3

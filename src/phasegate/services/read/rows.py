@@ -24,10 +24,14 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, select
 from phasegate.domain.enums import BuildStatus, FindingStatus, Outcome, Phase, Severity
 from phasegate.domain.errors import NotFound
 from phasegate.domain.phases import phases_reached
-from phasegate.domain.policy import Principal
+from phasegate.domain.policy import Action, Kind, Principal
+from phasegate.services.access import authorize
 from phasegate.services.products import product_by_key
+from phasegate.services.read.line_performance import find_build_id
 from phasegate.store.models import (
+    Build,
     BuildCharacteristicStat,
+    Characteristic,
     Feedback,
     Finding,
     Measurement,
@@ -182,6 +186,7 @@ class CharacteristicVerdict:
     """One characteristic on one build, judged by its units' final results."""
 
     characteristic_id: int
+    name: str
     met: bool  # every unit's final result within limits
     first_pass_failures: int  # units whose first measurement was out of limits
     final_failures: int  # units whose final (latest) measurement is out of limits
@@ -193,7 +198,7 @@ class SpecsMet:
 
     build_id: int
     build_code: str
-    characteristics: tuple[CharacteristicVerdict, ...]  # every one measured on the build
+    characteristics: tuple[CharacteristicVerdict, ...]  # each measured there, CTQs first
 
     @property
     def measured(self) -> int:
@@ -249,27 +254,41 @@ def specs_met(uow: UnitOfWork, builds: Sequence[tuple[int, str]]) -> dict[int, S
         select(
             stat.build_id,
             stat.characteristic_id,
+            Characteristic.name,
             stat.below_lsl + stat.above_usl,
             stat.failed,
         )
+        .join(Characteristic, Characteristic.id == stat.characteristic_id)
         .where(
             stat.build_id.in_([b for b, _ in builds]),
             (stat.count > 0) | (stat.passed > 0) | (stat.failed > 0),
         )
-        .order_by(stat.build_id, stat.characteristic_id)
+        .order_by(stat.build_id, Characteristic.ctq.desc(), Characteristic.name)
     ).all()
-    doubtful = {(b, c) for b, c, outside, failed in rows if outside or failed}
+    doubtful = {(b, c) for b, c, _, outside, failed in rows if outside or failed}
     judged = _judged_from_measurements(uow, doubtful) if doubtful else {}
     verdicts: dict[int, list[CharacteristicVerdict]] = {}
-    for build_id, char_id, outside, _ in rows:
+    for build_id, char_id, name, outside, _ in rows:
         first_failed, final_failed = judged.get((build_id, char_id), (outside, outside))
         verdicts.setdefault(build_id, []).append(
-            CharacteristicVerdict(char_id, final_failed == 0, first_failed, final_failed)
+            CharacteristicVerdict(char_id, name, final_failed == 0, first_failed, final_failed)
         )
     return {
         build_id: SpecsMet(build_id, code, tuple(verdicts.get(build_id, ())))
         for build_id, code in builds
     }
+
+
+def build_specs(
+    uow: UnitOfWork, code: str, *, actor: Principal, product: str | None = None
+) -> SpecsMet:
+    """Specs met on the build with ``code`` (of ``product`` when several have that code);
+    ``NotFound`` when it is not there or not visible to ``actor``."""
+    authorize(actor, Action.READ, Kind.TEST_DATA)
+    build_id = find_build_id(uow, code, actor=actor, product=product)
+    with uow:
+        found = uow.session.scalar(select(Build.code).where(Build.id == build_id))
+        return specs_met(uow, [(build_id, found or code)])[build_id]
 
 
 def _judged_from_measurements(
