@@ -16,6 +16,7 @@ from phasegate.services.audit import snapshot
 from phasegate.services.paging import MAX_PAGE
 from phasegate.services.products import PRODUCTS, resolve_product
 from phasegate.services.read.portfolio import ProductCard, portfolio
+from phasegate.services.read.rows import build_schedule, utc_today
 from phasegate.services.read.unit import unit_history
 
 products_app = typer.Typer(help="Products: list them.", no_args_is_help=True)
@@ -134,6 +135,7 @@ BUILD_TABLE = {
     "actual_cost": "cost",
     "start_date": "start",
     "end_date": "end",
+    "days_past_end": "schedule",
 }
 
 
@@ -157,15 +159,19 @@ def builds_list(
         uow, build_service.BUILDS, filters=filters, limit=limit, offset=offset, actor=actor
     )
     rows = []
+    today = utc_today()
     for build in page.items:
         row = snapshot(build)
         row["product"] = keys.get(build.product_id, build.product_id)
+        # Days a build still in progress is past its planned end (0: on schedule).
+        row["days_past_end"] = build_schedule(build.status, build.end_date, today).days_late
         rows.append(row)
     if fmt is not OutputFormat.TABLE:
         emit_rows(rows, fmt)
         return
     for row in rows:
         row["quantity"] = f"{row['actual_quantity'] or 0}/{row['planned_quantity']}"
+        row["days_past_end"] = f"{row['days_past_end']} d late" if row["days_past_end"] else ""
     shown = f"{offset + 1}-{offset + len(rows)}" if rows else "none"
     emit_rows(
         rows,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from phasegate.domain.policy import SYSTEM, Principal, Role
-from phasegate.services import identity, phases
+from phasegate.services import crud, identity, phases, products
 from phasegate.store import db
 from phasegate.store.uow import UnitOfWork
 from tests.adapters.cli.conftest import Runner
@@ -126,3 +127,44 @@ def test_usage_errors_exit_2(run: Runner) -> None:
     result = run("products", "list", "--format", "xml")
     assert result.code == 2
     assert "xml" in result.err
+
+
+def test_products_and_builds_lists_show_specs_met_and_the_schedule(
+    run: Runner, database_url: str
+) -> None:
+    """Dates relative to today: the CLI's clock is the real one."""
+    _seed(database_url)
+    today = dt.datetime.now(dt.UTC).date()
+    engine = db.make_engine(database_url)
+    uow = UnitOfWork.for_engine(engine)
+    lamp = crud.update(
+        uow,
+        products.PRODUCTS,
+        products.resolve_product(uow, "LAMP", actor=SYSTEM).id,
+        {"target_launch_date": today - dt.timedelta(days=3)},
+        actor=SYSTEM,
+    )
+    make_build(
+        uow,
+        product_id=lamp.id,
+        code="LAMP-1",
+        status="in_progress",
+        start_date=today - dt.timedelta(days=20),
+        end_date=today - dt.timedelta(days=2),
+    )
+    engine.dispose()
+
+    rows = {row["key"]: row for row in run("products", "list", "--format", "json").json()}
+    assert rows["LAMP"]["schedule"] == {
+        "late": True,
+        "target_launch_date": (today - dt.timedelta(days=3)).isoformat(),
+        "days_late": 3,
+    }
+    assert [b["code"] for b in rows["LAMP"]["late_builds"]] == ["LAMP-1"]
+    assert rows["LAMP"]["latest_specs"]["label"] == "no characteristics measured on LAMP-1"
+    assert rows["AQM"]["schedule"]["late"] is False and rows["AQM"]["late_builds"] == []
+    csv = run("products", "list", "--format", "csv").out.splitlines()
+    assert {"specs_measured", "launch_days_late", "late_builds"} <= set(csv[0].split(","))
+    builds = {b["code"]: b for b in run("builds", "list", "--format", "json").json()}
+    assert (builds["LAMP-1"]["days_past_end"], builds["PROTO-A"]["days_past_end"]) == (2, 0)
+    assert "2 d late" in run("builds", "list").out
