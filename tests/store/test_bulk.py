@@ -9,15 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import sqlite3
+import uuid
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from phasegate.domain.enums import Outcome, UnitStatus
-from phasegate.store import bulk
+from phasegate.domain.errors import InvalidInput
+from phasegate.store import bulk, db
 from phasegate.store.models import (
     Build,
     BuildCharacteristicStat,
@@ -31,6 +36,7 @@ from phasegate.store.models import (
 )
 from phasegate.store.uow import UnitOfWork
 from tests import factories
+from tests.conftest import _reset_postgres
 
 T0 = dt.datetime(2025, 10, 6, 7, 0, tzinfo=dt.UTC)
 
@@ -416,3 +422,89 @@ def test_rows_go_in_the_callers_transaction(engine: Engine) -> None:
         conn.commit()
         versions = conn.scalars(select(Unit.version)).all()
     assert versions == [1, 1]
+
+
+# --------------------------------------------------------------------------------------------
+# References checked once per batch
+
+
+def _one_run(conn: Any, ctx: dict[str, Any], tag: str) -> tuple[int, int]:
+    (unit,) = bulk.insert_units(conn, _units(ctx, 1, tag))
+    runs, _ = _runs_and_measurements(ctx, [unit], np.random.default_rng(1), tag)
+    (run,) = bulk.insert_test_runs(conn, runs)
+    return unit, run
+
+
+def _measurement(run: int, unit: int, characteristic: int | None) -> dict[str, Any]:
+    return {
+        "test_run_id": run,
+        "unit_id": unit,
+        "characteristic_id": characteristic,
+        "name": "m",
+        "value": 1.0,
+        "measured_at": T0,
+    }
+
+
+@pytest.mark.parametrize("column", ["test_run_id", "unit_id", "characteristic_id"])
+def test_a_missing_reference_refuses_the_batch_naming_its_row(engine: Engine, column: str) -> None:
+    ctx = _setup(engine)
+    with engine.begin() as conn:
+        unit, run = _one_run(conn, ctx, "R")
+    good = _measurement(run, unit, ctx["chars"][0])
+    columns = {k: [v, v, v] for k, v in good.items()}
+    columns[column] = [good[column], good[column], 987654]
+    refused = (InvalidInput, IntegrityError, sqlite3.IntegrityError)
+    with pytest.raises(refused) as caught, engine.begin() as conn:
+        bulk.insert_measurement_columns(conn, columns, 3)
+    if isinstance(caught.value, InvalidInput):  # PostgreSQL names the row; SQLite's key refuses
+        assert caught.value.fields[0].loc == f"measurements[2].{column}"
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Measurement)) == 0
+
+
+def test_after_a_bulk_insert_the_keys_are_checked_again(engine: Engine) -> None:
+    """The per-row foreign-key checks are skipped for the bulk COPY only: a plain insert in the
+    same transaction, after it, is still refused."""
+    ctx = _setup(engine)
+    with engine.begin() as conn:
+        unit, run = _one_run(conn, ctx, "K")
+    stray = Measurement.__table__.insert().values(**_measurement(run, 987654, None))
+    with engine.begin() as conn:
+        bulk.insert_measurements(conn, [_measurement(run, unit, ctx["chars"][0])])
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(stray)
+
+
+@pytest.mark.postgres
+def test_a_user_who_may_not_skip_the_triggers_inserts_all_the_same(
+    postgres_database: str,
+) -> None:
+    """Without the right to set ``session_replication_role`` the keys are checked per row, as
+    usual, after the same check of the batch."""
+    engine = bulk_engine = None
+    role = f"plain_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_database, isolation_level="AUTOCOMMIT")
+    try:
+        engine = _reset_postgres(postgres_database)
+        db.upgrade(engine)
+        ctx = _setup(engine)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+            conn.exec_driver_sql(f'GRANT USAGE ON SCHEMA public TO "{role}"')
+            conn.exec_driver_sql(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"')
+            conn.exec_driver_sql(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+        bulk_engine = create_engine(make_url(postgres_database).set(username=role))
+        with bulk_engine.begin() as conn:
+            unit, run = _one_run(conn, ctx, "P")
+            bulk.insert_measurements(conn, [_measurement(run, unit, ctx["chars"][0])] * 3)
+        with bulk_engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(Measurement)) == 3
+    finally:
+        for e in (bulk_engine, engine):
+            if e is not None:
+                e.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+        admin.dispose()
