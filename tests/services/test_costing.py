@@ -165,6 +165,18 @@ def test_learning_curve_and_projection(uow: UnitOfWork, costed: dict[str, Any]) 
     assert data["cost"] == result.contract()
     assert data["learning_curve"]["n"] == 4
     assert latest(uow) == result.contract()
+    chart = svc.learning_chart(result)
+    assert chart is not None and chart.units == (1, 2, 3, 4)
+    assert chart.line_units[0] == 1.0 and chart.line_units[-1] == pytest.approx(1000.0)
+    assert chart.fitted[-1] == pytest.approx(0.5 * 1000**B, rel=1e-6)
+    assert all(lo <= f <= hi for lo, f, hi in zip(chart.low, chart.fitted, chart.high, strict=True))
+    sheet = svc.cost_sheet(result)
+    assert sheet[-1] == {"component": "target", "item": "target", "cost_per_unit": 20.0}
+    assert {
+        "component": "total",
+        "item": "per good unit",
+        "cost_per_unit": result.cost.per_good_unit,
+    } in sheet
 
 
 def latest(uow: UnitOfWork) -> dict[str, Any]:

@@ -9,8 +9,6 @@ import typer
 from phasegate.cli.main import app
 from phasegate.cli.output import OutputFormat, console, emit_rows, write_json
 
-SHEET_COLUMNS = ("component", "item", "cost_per_unit")
-
 
 @app.command(
     "cost",
@@ -42,53 +40,16 @@ def cost(
     if fmt is OutputFormat.JSON:
         write_json(costing.as_dict(result))
         return
-    rows = _sheet(result)
+    rows = costing.cost_sheet(result)
     if fmt is OutputFormat.CSV:
-        emit_rows(rows, fmt, columns=SHEET_COLUMNS)
+        emit_rows(rows, fmt, columns=costing.SHEET_COLUMNS)
         return
     title = (
         f"Cost of {result.build} ({result.product}, {result.phase.value}, rev {result.revision})"
     )
     if rows:
-        emit_rows(rows, fmt, columns=SHEET_COLUMNS, title=title)
+        emit_rows(rows, fmt, columns=costing.SHEET_COLUMNS, title=title)
     _notes(result)
-
-
-def _sheet(result: Any) -> list[dict[str, Any]]:
-    """The cost sheet: one row per part, station and component, then the totals."""
-    c = result.cost
-    if c is None:
-        return []
-    rows: list[dict[str, Any]] = [
-        {"component": "material", "item": p.part, "cost_per_unit": p.cost_per_unit}
-        for p in result.parts
-    ]
-    rows.append(
-        {"component": "material", "item": "variance (issued vs standard)",
-         "cost_per_unit": c.material_variance}
-    )  # fmt: skip
-    rows += [
-        {"component": "labor", "item": s.station, "cost_per_unit": s.cost_per_unit}
-        for s in result.stations
-    ]
-    rows += [
-        {"component": "overhead", "item": f"{result.overhead_rate:.0%} of labor",
-         "cost_per_unit": c.overhead},
-        {"component": "tooling", "item": "amortisation", "cost_per_unit": c.tooling},
-        {"component": "scrap", "item": "rework", "cost_per_unit": c.rework},
-        {"component": "scrap", "item": f"scrapped units (yield {c.yield_frac:.1%})",
-         "cost_per_unit": c.yield_loss},
-        {"component": "total", "item": "per unit built", "cost_per_unit": c.per_unit},
-        {"component": "total", "item": "per good unit", "cost_per_unit": c.per_good_unit},
-    ]  # fmt: skip
-    if result.projection is not None:
-        rows.append(
-            {"component": "projection", "item": f"per good unit at {result.volume:,} units",
-             "cost_per_unit": result.projection.per_good_unit}
-        )  # fmt: skip
-    if result.target is not None:
-        rows.append({"component": "target", "item": "target", "cost_per_unit": result.target})
-    return rows
 
 
 def _notes(result: Any) -> None:

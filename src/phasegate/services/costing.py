@@ -683,6 +683,77 @@ def _pass_seconds(dialect: str) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class LearningChart:
+    """What a chart of the learning curve shows: units observed (at most ``max_points``, an
+    even sample) and the fitted curve with its confidence band from unit 1 to the target
+    volume (or the last unit observed, if later), at log-spaced units."""
+
+    units: tuple[int, ...]
+    hours: tuple[float, ...]
+    line_units: tuple[float, ...]
+    fitted: tuple[float, ...]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    confidence: float
+
+
+def learning_chart(
+    result: BuildCost, *, max_points: int = 400, line_points: int = 60
+) -> LearningChart | None:
+    """The learning curve of ``result`` ready to draw; None without a curve."""
+    curve, points = result.curve, result.points
+    if curve is None or points is None:
+        return None
+    step = max(1, -(-len(points.units) // max_points))
+    last = max(points.units[-1], result.volume or 0)
+    xs = np.unique(np.geomspace(1.0, float(last), line_points))
+    bands = [curve.band(float(x)) for x in xs]
+    return LearningChart(
+        units=points.units[::step],
+        hours=points.hours[::step],
+        line_units=tuple(float(x) for x in xs),
+        fitted=tuple(curve.predict(float(x)) for x in xs),
+        low=tuple(b.low for b in bands),
+        high=tuple(b.high for b in bands),
+        confidence=curve.confidence,
+    )
+
+
+SHEET_COLUMNS = ("component", "item", "cost_per_unit")
+
+
+def cost_sheet(result: BuildCost) -> list[dict[str, Any]]:
+    """The cost sheet: one row per part, station and component, then the totals, the
+    projection and the target (``SHEET_COLUMNS``); empty when the build has no cost."""
+    c = result.cost
+    if c is None:
+        return []
+
+    def row(component: str, item: str, value: float) -> dict[str, Any]:
+        return {"component": component, "item": item, "cost_per_unit": value}
+
+    rows = [row("material", p.part, p.cost_per_unit) for p in result.parts]
+    rows.append(row("material", "variance (issued vs standard)", c.material_variance))
+    rows += [row("labor", s.station, s.cost_per_unit) for s in result.stations]
+    rows += [
+        row("overhead", f"{result.overhead_rate or 0:.0%} of labor", c.overhead),
+        row("tooling", "amortisation", c.tooling),
+        row("scrap", "rework", c.rework),
+        row("scrap", f"scrapped units (yield {c.yield_frac:.1%})", c.yield_loss),
+        row("total", "per unit built", c.per_unit),
+        row("total", "per good unit", c.per_good_unit),
+    ]
+    if result.projection is not None:
+        rows.append(
+            row("projection", f"per good unit at {result.volume:,} units",
+                result.projection.per_good_unit)
+        )  # fmt: skip
+    if result.target is not None:
+        rows.append(row("target", "target", result.target))
+    return rows
+
+
 def as_dict(result: BuildCost) -> dict[str, Any]:
     """The whole cost of a build as JSON-ready data: the contract object and its breakdown."""
     curve = result.curve

@@ -6,6 +6,8 @@ Screenshots go to ``test-artifacts/cost-*.png``.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -127,6 +129,8 @@ def test_waterfall_draws_in_chromium(
     assert ticks[0] == "Material" and ticks[-1] == "Target"
     shown = page.locator('[data-kpi="cost-per-good-unit"] .kpi-value').inner_text()
     assert shown == f"{expected.cost.per_good_unit:,.2f}"
+    page.wait_for_selector("#cost-learning .main-svg")
+    assert page.locator("#cost-learning .scatterlayer .trace").count() >= 4
     page.locator("#cost").screenshot(path="/tmp/cost-build-waterfall.png")
     page.screenshot(path=str(artifacts / "cost-build.png"), full_page=True)
 
@@ -136,3 +140,17 @@ def test_waterfall_draws_in_chromium(
     page.screenshot(path=str(artifacts / "cost-product.png"), full_page=True)
     context.close()
     assert errors == []
+
+
+def test_cost_sheet_downloads_as_csv(client: TestClient, demo: tuple[Any, Engine]) -> None:
+    _, engine = demo
+    production, _ = _builds(engine)["AS1-PR1"]
+    response = client.get(f"/builds/{production}/cost.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="AS1-PR1-cost.csv"' in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    expected = costing.build_cost(UnitOfWork.for_engine(engine), "AS1-PR1", actor=ACTOR)
+    totals = {r["item"]: float(r["cost_per_unit"]) for r in rows if r["component"] == "total"}
+    assert totals["per good unit"] == expected.cost.per_good_unit
+    assert next(r["item"] for r in rows if r["component"] == "labor") == "SMT placement"
