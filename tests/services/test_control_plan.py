@@ -23,7 +23,15 @@ from phasegate.services import crud
 from phasegate.services.analysis import analyse_gage
 from phasegate.store.models import AuditEvent, ControlPlanItem, Line
 from phasegate.store.uow import UnitOfWork
-from tests.factories import ACTOR, make_characteristic, make_line, make_product, person
+from tests.factories import (
+    ACTOR,
+    make_build,
+    make_characteristic,
+    make_line,
+    make_product,
+    make_revision,
+    person,
+)
 
 # AIAG Measurement Systems Analysis Reference Manual, 4th ed. (2010), Ch. III Sec. B, gage study
 # data sheet: 10 parts x 3 appraisers x 3 trials; readings of parts 1..10 per (appraiser, trial).
@@ -500,3 +508,22 @@ def test_gauge_sheet_lists_studies_and_uses(uow: UnitOfWork, setup: dict[str, An
     assert sheet.product_key == "CP1"
     assert [s.characteristic for s in sheet.studies] == ["Bore"]
     assert sheet.used_by == (("CP1", "S1", "Bore"),)
+
+
+def test_a_build_is_judged_by_the_plan_of_its_revision(
+    uow: UnitOfWork, setup: dict[str, Any]
+) -> None:
+    s = setup
+    rev_a = make_revision(uow, s["product"], code="A")
+    rev_b = make_revision(uow, s["product"], code="B")
+    crud.create(uow, cp.CONTROL_PLAN_ITEMS, item_data(s), actor=ACTOR)  # the general plan
+    for_b = cp.new_plan(uow, "cp1", name="Rev B plan", revision="b", line=None, actor=ACTOR)
+    build_a = make_build(uow, product_id=s["product"].id, revision_id=rev_a.id)
+    build_b = make_build(uow, product_id=s["product"].id, revision_id=rev_b.id)
+    assert cp.build_coverage(uow, build_a.id, actor=ACTOR).plan.id == s["plan"].id  # type: ignore[union-attr]
+    judged_b = cp.build_coverage(uow, build_b.id, actor=ACTOR)
+    assert judged_b.plan is not None and judged_b.plan.id == for_b.id
+    assert not judged_b.covered  # the revision's own plan has no items yet
+    with pytest.raises(InvalidInput) as caught:
+        cp.new_plan(uow, "CP1", name="X", revision="Z", actor=ACTOR)
+    assert caught.value.fields[0].loc == "revision"
