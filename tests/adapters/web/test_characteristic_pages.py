@@ -101,6 +101,7 @@ def test_the_characteristic_page_and_its_csv_files(client: TestClient, demo: Dem
     page = client.get(base)
     assert page.status_code == 200
     assert "Phase I limits from pilot build AS1-PLT" in page.text
+    assert "<dd data-sampling>" in page.text  # where the subgroup size comes from
     assert 'data-table="capability"' in page.text and 'data-index="cpk"' in page.text
     assert 'data-table="signals"' in page.text and "data-normality=" in page.text
     points = list(csv.DictReader(io.StringIO(client.get(f"{base}/points.csv").text)))
