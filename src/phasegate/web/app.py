@@ -8,7 +8,6 @@ from fastapi.exception_handlers import (
     request_validation_exception_handler,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import PlainTextResponse, Response
 
@@ -26,6 +25,7 @@ from phasegate.domain.errors import (
     Unavailable,
 )
 from phasegate.web import auth
+from phasegate.web.assets import AssetFiles
 from phasegate.web.control_plan import router as control_plan_router
 from phasegate.web.characteristics import router as characteristics_router
 from phasegate.web.costing import router as costing_router
@@ -119,7 +119,7 @@ def install_web(app: FastAPI) -> None:
     """Add the pages and ``/static`` (a public mount) to ``app``; HTML error pages for every
     non-API path. Every page but the sign-in page needs a signed-in user."""
     app.state.login_limiter = auth.AttemptLimiter()
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", AssetFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
     app.include_router(ingest_router)
     app.include_router(line_performance_router)
