@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from phasegate.demo.line_calendar import load_line_calendars
 from phasegate.domain.errors import InvalidInput, NotFound
 from phasegate.domain.policy import Role
+from phasegate.line import WorkingCalendar, takt_time
 from phasegate.services import builds, crud
 from phasegate.services.read.line_performance import build_line_performance, find_build_id
 from phasegate.store import bulk
@@ -242,3 +244,18 @@ def test_a_bad_calendar_is_refused_naming_the_field(
     with pytest.raises(InvalidInput) as caught:
         crud.update(uow, builds.LINES, line.id, change, actor=ACTOR)
     assert [f.loc for f in caught.value.fields] == [field]
+
+
+def test_the_demo_calendars_give_the_takt_of_its_story(uow: UnitOfWork) -> None:
+    """demo/data/line_calendar.toml: Line 3 works 2 x 7.5 h on 250 days, 13 500 000 s, so
+    AirSense One's 180 000 a year make a takt of 75 s; Line 5 one 8-hour shift."""
+    three = make_line(uow, stations=1, name="Northbridge Line 3")
+    five = make_line(uow, stations=1, name="Northbridge Line 5")
+    assert load_line_calendars(uow) == 2
+    with uow:
+        got = {
+            line.name: (line.shifts_per_day, line.hours_per_shift, line.days_per_year)
+            for line in (uow.get(Line, three.id), uow.get(Line, five.id))
+        }
+    assert got == {"Northbridge Line 3": (2, 7.5, 250), "Northbridge Line 5": (1, 8.0, 250)}
+    assert takt_time(WorkingCalendar(*got["Northbridge Line 3"]), 180_000).takt_s == 75.0
