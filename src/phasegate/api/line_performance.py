@@ -71,13 +71,14 @@ class CalendarOut(BaseModel):
 
 class FlowOut(BaseModel):
     units: int
-    finished: int = Field(description="Units that passed the last station.")
+    finished: int = Field(description="Units that left the line (through it, or scrapped).")
+    through: int = Field(description="Units that passed the last station.")
     window_s: float = Field(description="From the first pass's start to the last event.")
     mean_wip: float = Field(description="Time-average units in the line.")
     max_wip: int
     mean_flow_s: Shown
     median_flow_s: Shown
-    throughput_per_hour: Shown = Field(description="Finished units per hour of the window.")
+    throughput_per_hour: Shown = Field(description="Units through per hour of the window.")
     littles_wip: Shown = Field(description="Throughput x mean flow time (Little's law).")
 
 

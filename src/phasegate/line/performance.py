@@ -440,15 +440,18 @@ def time_average_wip(entry_s: ArrayLike, exit_s: ArrayLike) -> tuple[float, int,
 class FlowResult:
     """Work in process, flow time and throughput over the observed window.
 
-    ``units`` entered the line, ``finished`` of them left it; the window runs from the first
-    entry to ``until_s`` (the last event). ``mean_wip`` is the time average of the units in the
-    line (the ones still in it counted up to the window's end), ``littles_wip`` is
+    ``units`` entered the line, ``finished`` of them left it (``through`` of those by passing
+    the last station, the others scrapped or taken out); the window runs from the first entry to
+    ``until_s`` (the last event). ``mean_wip`` is the time average of the units in the line (the
+    ones still in it counted up to the window's end), ``littles_wip`` is
     λ·W = (finished / window) × mean flow time of the finished units: the two agree when every
     unit has left (Little's law), and the gap is the work still in the line.
+    ``throughput_per_hour`` counts the units through the line.
     """
 
     units: int
     finished: int
+    through: int
     window_s: float
     mean_wip: float
     max_wip: int
@@ -462,7 +465,12 @@ class FlowResult:
         return None if self.littles_wip is None else self.mean_wip - self.littles_wip
 
 
-def flow_metrics(entry_s: ArrayLike, exit_s: ArrayLike, until_s: float | None = None) -> FlowResult:
+def flow_metrics(
+    entry_s: ArrayLike,
+    exit_s: ArrayLike,
+    until_s: float | None = None,
+    through: ArrayLike | None = None,
+) -> FlowResult:
     r"""Work in process, flow time and throughput of units through the line.
 
     Parameters
@@ -474,6 +482,9 @@ def flow_metrics(entry_s: ArrayLike, exit_s: ArrayLike, until_s: float | None = 
     until_s : float, optional
         End of the observed window (default: the last entry or exit); units still in the line
         count as work in process up to it.
+    through : array_like of bool, optional
+        Whether each unit that left went through the line (default: every one that left); the
+        others left it otherwise (scrapped) and count in the flow but not in the throughput.
 
     Returns
     -------
@@ -481,9 +492,10 @@ def flow_metrics(entry_s: ArrayLike, exit_s: ArrayLike, until_s: float | None = 
 
     Notes
     -----
-    Flow time :math:`W_j = d_j - a_j` of each finished unit; throughput :math:`\lambda =`
-    finished / :math:`T`; Little's law :math:`L = \lambda W` holds exactly for the time-average
-    WIP over a window that every unit enters and leaves within.
+    Flow time :math:`W_j = d_j - a_j` of each unit that left; departure rate
+    :math:`\lambda =` finished / :math:`T`; Little's law :math:`L = \lambda W` holds exactly for
+    the time-average WIP over a window that every unit enters and leaves within. The throughput
+    is the units through the line per hour of the window.
 
     References
     ----------
@@ -503,6 +515,8 @@ def flow_metrics(entry_s: ArrayLike, exit_s: ArrayLike, until_s: float | None = 
     if n == 0:
         raise invalid("entry_s", "no units")
     done = ~np.isnan(d)
+    good = done if through is None else done & np.asarray(through, dtype=bool).reshape(-1)
+    _same_length(exit_s=d, through=good)
     last = float(max(a.max(), d[done].max() if done.any() else -np.inf))
     end = last if until_s is None else float(until_s)
     if not math.isfinite(end) or end < last:
@@ -512,18 +526,18 @@ def flow_metrics(entry_s: ArrayLike, exit_s: ArrayLike, until_s: float | None = 
     window = end - float(a.min())
     flow = d[done] - a[done]
     finished = int(done.sum())
-    has = finished > 0 and window > 0
-    throughput = finished / window if has else None
+    departures = finished / window if finished and window > 0 else None
     return FlowResult(
         units=n,
         finished=finished,
+        through=int(good.sum()),
         window_s=window,
         mean_wip=mean_wip,
         max_wip=max_wip,
         mean_flow_s=float(flow.mean()) if finished else None,
         median_flow_s=float(np.median(flow)) if finished else None,
-        throughput_per_hour=throughput * 3600.0 if throughput is not None else None,
-        littles_wip=throughput * float(flow.mean()) if throughput is not None else None,
+        throughput_per_hour=int(good.sum()) / window * 3600.0 if window > 0 else None,
+        littles_wip=departures * float(flow.mean()) if departures is not None else None,
     )
 
 
@@ -758,6 +772,7 @@ def line_performance(
     takt: TaktResult | None = None,
     *,
     until_s: float | None = None,
+    left_units: ArrayLike | None = None,
     confidence: float = 0.95,
 ) -> LineResult:
     """Everything this module computes, for a line of ``stations`` and its ``passes``.
@@ -772,6 +787,9 @@ def line_performance(
         The takt time the line is compared with.
     until_s : float, optional
         End of the observed window for the work in process (see :func:`flow_metrics`).
+    left_units : array_like of int, optional
+        Units known to have left the line without passing its last station (scrapped, taken
+        out): they leave at the end of their last pass.
     confidence : float, default 0.95
         Level of the trend intervals.
 
@@ -781,8 +799,9 @@ def line_performance(
 
     Notes
     -----
-    A unit has left the line once it has passed the last station (a pass with result pass);
-    it entered at the start of its first pass and left at the end of its last one. Cycle times
+    A unit has gone through the line once it has passed the last station (a pass with result
+    pass); it entered at the start of its first pass and left at the end of its last one, as
+    did the units of ``left_units``; every other unit is still in the line. Cycle times
     of passes still running are left out. The unit index of the trends is the order in which
     units entered the line (:func:`unit_index`).
 
@@ -811,7 +830,8 @@ def line_performance(
             [results[i].cycle.mean_s or 0.0 for i in balanced],
             [results[i].servers for i in balanced],
         )
-    return LineResult(results, balance, balanced, _flow(passes, k, until_s), takt)
+    flow = _flow(passes, k, until_s, left_units)
+    return LineResult(results, balance, balanced, flow, takt)
 
 
 def _station_result(
@@ -831,7 +851,9 @@ def _station_result(
     return StationResult(spec.name, spec.servers, cycle_stats(times, spec.moments), trend, routing)
 
 
-def _flow(passes: PassTable, stations: int, until_s: float | None) -> FlowResult | None:
+def _flow(
+    passes: PassTable, stations: int, until_s: float | None, left_units: ArrayLike | None
+) -> FlowResult | None:
     if passes.unit.size == 0:
         return None
     ids, inverse = np.unique(passes.unit, return_inverse=True)
@@ -843,9 +865,12 @@ def _flow(passes: PassTable, stations: int, until_s: float | None) -> FlowResult
     np.maximum.at(last_end, inverse, np.nan_to_num(passes.end_s, nan=-np.inf))
     through = np.zeros(ids.size, dtype=bool)
     np.logical_or.at(through, inverse, passes.ok & (passes.station == stations - 1))
-    left = through & ~running
+    taken_out = np.zeros(ids.size, dtype=bool)
+    if left_units is not None:
+        taken_out = np.isin(ids, np.asarray(left_units, dtype=np.int64).reshape(-1))
+    left = (through | taken_out) & ~running
     exit_ = np.where(left, last_end, np.nan)
     if until_s is None:
         events = np.concatenate([passes.start_s, passes.end_s[~np.isnan(passes.end_s)]])
         until_s = float(events.max())
-    return flow_metrics(entry, exit_, until_s)
+    return flow_metrics(entry, exit_, until_s, through)

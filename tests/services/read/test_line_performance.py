@@ -146,6 +146,22 @@ def test_line_performance_of_a_build_by_hand(uow: UnitOfWork, engine: Engine) ->
     assert s2_row["cycle_cv"] == pytest.approx(math.sqrt(8.0) / 32.0, rel=1e-9)
 
 
+def test_a_scrapped_unit_has_left_the_line(uow: UnitOfWork, engine: Engine) -> None:
+    """u1 goes through S1 [0, 10] and S2 [10, 40]; u2 fails S1 [5, 15] and is scrapped: it
+    left at 15 s. Mean WIP (40 + 10) / 40, Little's law exact; one unit through in 40 s."""
+    build, _, (s1, s2) = _pilot(uow, "LPX")
+    u1, u2 = (make_unit(uow, build).id for _ in range(2))
+    _passes(engine, [(u1, s1, 0, 10, "pass", 1), (u1, s2, 10, 40, "pass", 1)])
+    _passes(engine, [(u2, s1, 5, 15, "fail", 1)])
+    crud.update(uow, builds.UNITS, u2, {"status": "scrapped"}, actor=ACTOR)
+    flow = build_line_performance(uow, build.id, actor=ACTOR).flow
+    assert flow is not None
+    assert (flow.units, flow.finished, flow.through) == (2, 2, 1)
+    assert flow.mean_wip == pytest.approx(50.0 / 40.0, rel=1e-12)
+    assert flow.littles_law_gap() == pytest.approx(0.0, abs=1e-12)
+    assert flow.throughput_per_hour == pytest.approx(90.0, rel=1e-12)
+
+
 def test_ten_cycle_times_give_a_p90(uow: UnitOfWork, engine: Engine) -> None:
     """S1 times 1..10 s: the 90th percentile (Hyndman and Fan definition 7) is 9.1 s."""
     build, _, (s1, _) = _pilot(uow, "LPN")

@@ -235,3 +235,29 @@ def test_effective_p90_divides_by_the_servers():
     r = line_performance([StationSpec("A", servers=2)], passes)
     assert r.stations[0].effective_p90_s() == pytest.approx(4.55, rel=1e-12)
     assert r.stations[0].effective_cycle_s() == pytest.approx(2.75, rel=1e-12)
+
+
+def test_a_scrapped_unit_leaves_the_flow_but_not_through_the_line():
+    """Unit 1 through the line in [0, 30]; unit 2 scrapped after its pass in [10, 20]: two
+    left in 30 s with mean flow time (30 + 10) / 2 = 20 s, so L = 2/30 x 20 = 40/30, equal to
+    the time-average WIP (30 + 10) / 30; the throughput counts unit 1 only: 120 per hour."""
+    r = flow_metrics([0.0, 10.0], [30.0, 20.0], through=[True, False])
+    assert (r.finished, r.through) == (2, 1)
+    assert r.mean_wip == pytest.approx(40.0 / 30.0, rel=1e-12)
+    assert r.littles_wip == pytest.approx(40.0 / 30.0, rel=1e-12)
+    assert r.throughput_per_hour == pytest.approx(120.0, rel=1e-12)
+
+
+def test_units_known_to_be_out_of_the_line_leave_after_their_last_pass():
+    """Unit 2 failed at A and was scrapped: without ``left_units`` it stays in the line until
+    the window's end (30 s), with it it leaves at 15 s."""
+    passes = PassTable.of(
+        [1, 1, 2], [0, 1, 0], [0.0, 10.0, 5.0], [10.0, 30.0, 15.0], [True, True, False]
+    )
+    stations = [StationSpec("A"), StationSpec("B")]
+    kept = line_performance(stations, passes).flow
+    out = line_performance(stations, passes, left_units=[2]).flow
+    assert kept is not None and out is not None
+    assert (kept.finished, kept.through, kept.mean_wip) == (1, 1, pytest.approx(55.0 / 30.0))
+    assert (out.finished, out.through, out.mean_wip) == (2, 1, pytest.approx(40.0 / 30.0))
+    assert out.littles_law_gap() == pytest.approx(0.0, abs=1e-12)

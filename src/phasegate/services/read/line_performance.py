@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import ColumnElement, func, select
 
-from phasegate.domain.enums import Outcome, Phase
+from phasegate.domain.enums import Outcome, Phase, UnitStatus
 from phasegate.domain.errors import NotFound, invalid
 from phasegate.domain.policy import Action, Kind, Principal
 from phasegate.line import (
@@ -245,6 +245,7 @@ class BuildLinePerformance:
             else {
                 "units": flow.units,
                 "finished": flow.finished,
+                "through": flow.through,
                 "window_s": flow.window_s,
                 "mean_wip": flow.mean_wip,
                 "max_wip": flow.max_wip,
@@ -334,7 +335,10 @@ def _performance(
         StationSpec(st.name, st.servers or 1, _moments(agg) if agg is not None else None)
         for st, agg in stations
     ]
-    result = line_performance(specs, passes, takt, confidence=confidence) if specs else None
+    result = None
+    if specs:
+        left = _units_out_of_the_line(uow, build.id)
+        result = line_performance(specs, passes, takt, left_units=left, confidence=confidence)
     shown_stations: tuple[StationPerformance, ...] = ()
     if result is not None:
         bottleneck = result.bottleneck()
@@ -358,6 +362,16 @@ def _performance(
         passes=int(passes.unit.size),
         confidence=confidence,
     )
+
+
+# A unit in any other status is done with the line, whether or not it passed its last station.
+IN_THE_LINE = (UnitStatus.IN_PROCESS, UnitStatus.REWORK)
+
+
+def _units_out_of_the_line(uow: UnitOfWork, build_id: int) -> list[int]:
+    """The build's units no longer in the line (passed, failed, scrapped, shipped, ...)."""
+    stmt = select(Unit.id).where(Unit.build_id == build_id, Unit.status.not_in(IN_THE_LINE))
+    return list(uow.session.scalars(stmt))
 
 
 def _calendar(line: Line) -> WorkingCalendar:
