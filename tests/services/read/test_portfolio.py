@@ -135,9 +135,9 @@ def test_a_partner_sees_specs_and_schedule_of_its_own_builds_only(uow: UnitOfWor
             start_date=start,
             end_date="2026-02-20",
         )
-    partner = person("cm", Role.PARTNER, partner_id=ours.id)
+    cm_user = person("cm", Role.PARTNER, partner_id=ours.id)
 
-    (card,) = portfolio(uow, actor=partner, today=dt.date(2026, 3, 2))
+    (card,) = portfolio(uow, actor=cm_user, today=dt.date(2026, 3, 2))
 
     assert card.latest_specs is not None and card.latest_specs.build_code == "OURS"
     assert [b.code for b in card.late_builds] == ["OURS"]
