@@ -240,11 +240,14 @@ def override(plan: GatePlan, product_toml: str) -> GatePlan:
     added = data.get("add", [])
     if not isinstance(added, list):
         raise invalid("add", "must be a list of [[add]] tables")
-    specs.extend(_criterion(table, f"add[{i}]") for i, table in enumerate(added))
+    for i, table in enumerate(added):
+        spec = _criterion(table, f"add[{i}]")
+        if spec.id in {s.id for s in specs}:
+            raise invalid(f"add[{i}].id", f"{spec.id!r} is already a criterion of the plan")
+        specs.append(spec)
     criteria = tuple(specs)
     if not criteria:
         raise invalid("remove", "would leave the plan without criteria")
-    _check_unique(criteria)
     return replace(plan, version=f"{plan.version}+{label}", criteria=criteria)
 
 
