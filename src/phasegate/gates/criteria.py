@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from phasegate.domain.enums import FindingCategory, Phase, Priority, RequirementStatus, Severity
 from phasegate.domain.errors import invalid
@@ -105,7 +105,7 @@ class Metric:
 
     name: str
     title: str
-    better: str  # "lower" or "higher"
+    better: Literal["lower", "higher"]
     function: MetricFunction
     samples: bool = False
     params: Mapping[str, ParamCheck] = field(default_factory=lambda: MappingProxyType({}))
@@ -137,7 +137,7 @@ def evaluate_criterion(spec: CriterionSpec, evidence: Evidence) -> CriterionResu
 def _register(
     name: str,
     title: str,
-    better: str,
+    better: Literal["lower", "higher"],
     *,
     samples: bool = False,
     params: Mapping[str, ParamCheck] | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from phasegate.domain.enums import FindingCategory, Phase, Priority, RequirementStatus, Severity
+from phasegate.domain.errors import invalid
 
 __all__ = [
     "BomEvidence",
@@ -116,6 +117,15 @@ class FpyEvidence:
     build: str
     passed_first: int
     units: int
+
+    def __post_init__(self) -> None:
+        if self.units < 0:
+            raise invalid("fpy.units", f"must not be negative, got {self.units}")
+        if not 0 <= self.passed_first <= self.units:
+            raise invalid(
+                "fpy.passed_first",
+                f"must be between 0 and units ({self.units}), got {self.passed_first}",
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,10 +111,9 @@ def _criterion(table: object, loc: str) -> CriterionSpec:
         ) from None
     comparison = _string(table, "comparison", f"{loc}.")
     if comparison not in entry.comparisons:
-        better = "lower" if entry.better == "lower" else "higher"
         raise invalid(
             f"{loc}.comparison",
-            f"{comparison!r} does not fit {name}, which is better {better}; "
+            f"{comparison!r} does not fit {name}, which is better {entry.better}; "
             f"use {' or '.join(entry.comparisons)}",
         )
     if "threshold" not in table:

@@ -608,3 +608,9 @@ def test_every_metric_has_a_test_here():
         "regulatory_units",
     }
     assert set(METRICS) == tested
+
+
+@pytest.mark.parametrize(("passed", "units"), [(11, 10), (-1, 10), (0, -1)])
+def test_fpy_counts_are_checked(passed, units):
+    with pytest.raises(InvalidInput, match="fpy"):
+        FpyEvidence("P1", passed, units)
