@@ -194,14 +194,15 @@ def _finish(
         value=value,
         comparison=spec.comparison,
         threshold=spec.threshold,
-        confidence=spec.confidence,
+        confidence=_confidence(spec) if entry.samples else None,
         evidence=evidence,
         links=tuple(links),
     )
 
 
 def _confidence(spec: CriterionSpec) -> float:
-    # Plans are checked on parsing: a sampling metric always has a confidence level.
+    # A parsed plan always gives a sampling metric its level; a spec built in code without one
+    # gets the usual 95 %, and the result reports the level used.
     return 0.95 if spec.confidence is None else spec.confidence
 
 

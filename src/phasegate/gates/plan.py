@@ -38,6 +38,7 @@ _CRITERION_KEYS = frozenset(
     }
 )
 _CHANGEABLE_KEYS = _CRITERION_KEYS - {"id", "metric"}
+_PLAN_KEYS = frozenset({"name", "version", "from", "to", "description", "criteria"})
 _DEFAULT_FILES = {Phase.PILOT: "prototype-pilot.toml", Phase.PRODUCTION: "pilot-production.toml"}
 
 
@@ -170,12 +171,17 @@ def _params(
 def parse_plan(text: str, *, source: str = "plan") -> GatePlan:
     """A :class:`GatePlan` from TOML text; ``InvalidInput`` naming the key path otherwise."""
     data = _toml(text, source)
+    unknown = sorted(set(data) - _PLAN_KEYS)
+    if unknown:
+        raise invalid(unknown[0], f"unknown key; allowed: {', '.join(sorted(_PLAN_KEYS))}")
     name = _string(data, "name", "")
     version = _string(data, "version", "")
     from_phase = _phase(data, "from")
     to_phase = _phase(data, "to")
-    if next_phase(from_phase) is not to_phase:
-        raise invalid("to", f"the gate after {from_phase.value} leads to {next_phase(from_phase)}")
+    expected = next_phase(from_phase)
+    if expected is not to_phase:
+        after = "no phase" if expected is None else expected.value
+        raise invalid("to", f"the gate from {from_phase.value} leads to {after}")
     raw = data.get("criteria")
     if not isinstance(raw, list) or not raw:
         raise invalid("criteria", "a plan needs at least one [[criteria]] table")
@@ -215,8 +221,9 @@ def override(plan: GatePlan, product_toml: str) -> GatePlan:
     The override file holds a ``version`` label (the plan's version becomes
     ``"<plan version>+<label>"``), optional ``[criteria.<id>]`` tables changing any of
     ``title``, ``comparison``, ``threshold``, ``confidence``, ``blocking``, ``explanation`` and
-    ``params`` of an existing criterion, ``remove = [ids]``, and ``[[add]]`` tables holding whole
-    new criteria in the plan format.
+    ``params`` of an existing criterion (a ``params`` table replaces the criterion's parameters
+    as a whole), ``remove = [ids]``, and ``[[add]]`` tables holding whole new criteria in the
+    plan format.
     """
     data = _toml(product_toml, "override")
     label = _string(data, "version", "")

@@ -614,3 +614,12 @@ def test_every_metric_has_a_test_here():
 def test_fpy_counts_are_checked(passed, units):
     with pytest.raises(InvalidInput, match="fpy"):
         FpyEvidence("P1", passed, units)
+
+
+def test_results_report_the_confidence_level_used(spec_of, evidence_of):
+    ev = evidence_of(fpy=FpyEvidence("P1", 95, 100))
+    unset = judge(spec_of("fpy_lower_bound", ">=", 0.9), ev)
+    # No level given in code: the usual one-sided 95 %, and the result says so.
+    assert unset.confidence == 0.95
+    assert unset.value == pytest.approx(0.90084, abs=5e-6)
+    assert judge(spec_of("spc_signals", "<=", 0, confidence=0.9), evidence_of()).confidence is None

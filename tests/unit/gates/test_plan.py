@@ -122,6 +122,8 @@ def test_a_plan_parses_its_criteria():
         (HEADER + FINDINGS.replace('["critical"]', "[]"), "criteria[0].params.severities"),
         (HEADER + FPY + FPY, "criteria[1].id"),
         ("name = \n", "plan"),
+        (HEADER.replace('name = "test-plan"', 'nmae = "test-plan"') + FPY, "nmae"),
+        (HEADER.replace('from = "pilot"', 'from = "production"') + FPY, "to"),
     ],
 )
 def test_parse_errors_name_the_key_path(text, loc):
