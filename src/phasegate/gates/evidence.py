@@ -50,7 +50,8 @@ class CharacteristicEvidence:
     ``n`` is the number of measurements (0: not measured on that build). ``out_of_spec`` counts
     the measurements outside [LSL, USL]; ``cpk`` is the point estimate (``None`` without spec
     limits or with fewer than two measurements) and ``cpk_dof`` the degrees of freedom of its
-    sigma (``None``: n - 1). ``open_signals`` counts unresolved run-rule signals on its chart
+    sigma (``None``: n - 1); the gate computes the lower confidence bound itself, at the level
+    its plan asks for. ``open_signals`` counts unresolved run-rule signals on its chart
     (``None``: not charted).
     """
 
