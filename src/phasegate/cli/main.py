@@ -91,6 +91,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "A build's line performance: cycle times per station, bottleneck, takt time, balance "
         "efficiency, throughput, WIP and flow time, waiting and rework.",
     ),
+    "line": (
+        "phasegate.cli.line",
+        "Line simulation from a line model file (TOML): throughput, WIP, flow time, bottleneck "
+        "and station shares over replications, or the exact departure times for given "
+        "processing times.",
+    ),
     "users": ("phasegate.cli.users", "Users: who signs in, with which role (admin only)."),
     "tokens": (
         "phasegate.cli.users",
@@ -156,6 +162,7 @@ def _register() -> None:
         characteristics,
         costing,
         ingest,
+        line,
         line_performance,
         measurements,
         records,
