@@ -10,13 +10,12 @@ The computing is ``phasegate.line``'s; this module loads the data and shapes the
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Float, Integer, cast, extract, func, select
 
 from phasegate.domain.enums import Outcome, Phase, UnitStatus
 from phasegate.domain.errors import NotFound, invalid
@@ -435,19 +434,26 @@ def _stations(
     return [(st, aggregates.get(st.id)) for st in on_line]
 
 
-def _seconds(values: Sequence[dt.datetime | None]) -> np.ndarray[Any, np.dtype[np.float64]]:
-    return np.array([np.nan if v is None else v.timestamp() for v in values], dtype=np.float64)
+def _seconds(column: Any, dialect: str) -> Any:
+    """``column`` (a UTC datetime) as seconds since 1970, computed by the database, so that
+    no datetime object is made per pass. SQLite keeps ``YYYY-MM-DD HH:MM:SS.ffffff``: whole
+    seconds from ``strftime('%s')`` plus the microsecond digits, exact like the aggregates'."""
+    if dialect == "postgresql":
+        return cast(extract("epoch", column), Float)
+    micro = cast(func.substr(column, 21), Integer) / 1_000_000.0
+    return cast(func.strftime("%s", column), Integer) + micro
 
 
 def _pass_rows(uow: UnitOfWork, build_id: int) -> list[Any]:
-    """The build's passes, only the columns the analysis needs."""
+    """The build's passes, only the columns the analysis needs, times in seconds."""
+    dialect = uow.session.get_bind().dialect.name
     return list(
         uow.session.execute(
             select(
                 StationPass.unit_id,
                 StationPass.station_id,
-                StationPass.started_at,
-                StationPass.ended_at,
+                _seconds(StationPass.started_at, dialect),
+                _seconds(StationPass.ended_at, dialect),
                 StationPass.result,
             )
             .join(Unit, Unit.id == StationPass.unit_id)
@@ -464,7 +470,7 @@ def _pass_table(rows: Sequence[Any], position: dict[int, int]) -> PassTable:
     return PassTable.of(
         unit,
         [position[s] for s in station],
-        _seconds(started),
-        _seconds(ended),
+        np.array(started, dtype=np.float64),
+        np.array(ended, dtype=np.float64),  # a pass still running has no end: None -> NaN
         [r == Outcome.PASS for r in result],
     )
