@@ -342,7 +342,7 @@ def _performance(
     if result is not None:
         bottleneck = result.bottleneck()
         shown_stations = tuple(
-            _station(st, agg, result.stations[i], i == bottleneck)
+            _station(st, agg, result.stations[i], i == bottleneck, confidence)
             for i, (st, agg) in enumerate(stations)
         )
     return BuildLinePerformance(
@@ -382,7 +382,11 @@ def _moments(agg: BuildStationStat) -> Moments:
 
 
 def _station(
-    st: Station, agg: BuildStationStat | None, result: StationResult, bottleneck: bool
+    st: Station,
+    agg: BuildStationStat | None,
+    result: StationResult,
+    bottleneck: bool,
+    confidence: float,
 ) -> StationPerformance:
     first_attempts = agg.first_attempts if agg is not None else 0
     first_pass_ok = agg.first_pass_ok if agg is not None else 0
@@ -399,7 +403,7 @@ def _station(
         effective_cycle_s=result.effective_cycle_s(),
         effective_p90_s=result.effective_p90_s(),
         trend=result.trend,
-        fpy=station_fpy(first_pass_ok, first_attempts),
+        fpy=station_fpy(first_pass_ok, first_attempts, confidence),
         routing=result.routing,
         bottleneck=bottleneck,
     )
