@@ -155,9 +155,9 @@ class CharacteristicDetailOut(BaseModel):
     description="One row per characteristic measured on the build: n, mean and sd from the "
     "maintained aggregates; Cpk with its 95 % interval and lower bound, and the number of "
     "Nelson-rule signals of its X̄-R chart (subgroups of consecutive values in test order, as "
-    "many as the control plan samples, else 5, or `subgroup_size`); status `watch` when the Cpk lower bound is below 1.33 or there is a signal, "
-    "`insufficient_data` below 25 values. A production build's chart is judged against the "
-    "limits of the product's pilot builds.",
+    "many as the control plan samples, else 5, or `subgroup_size`); status `watch` when the "
+    "Cpk lower bound is below 1.33 or there is a signal, `insufficient_data` below 25 values. "
+    "A production build's chart is judged against the limits of the product's pilot builds.",
     operation_id="list_build_characteristics",
     responses=READ_ERRORS,
     openapi_extra=READ_TEST_DATA,

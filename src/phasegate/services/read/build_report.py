@@ -93,9 +93,7 @@ def build_report_by_id(uow: UnitOfWork, build_id: int, *, actor: Principal) -> B
     defects = defect_summary(uow, build_id, actor=actor)
     cost = build_cost_by_id(uow, build_id, actor=actor)
     with uow:
-        units = int(
-            uow.session.scalar(select(func.count()).where(Unit.build_id == build_id)) or 0
-        )
+        units = int(uow.session.scalar(select(func.count()).where(Unit.build_id == build_id)) or 0)
         tested, first_pass = _first_pass_units(uow, build_id)
     fpy = first_pass_yield(first_pass, tested, CONFIDENCE) if tested else None
     rty = line.rty
