@@ -160,6 +160,9 @@ class Product(Versioned, Timestamped, Base):
     target_unit_cost: Mapped[float | None] = mapped_column(Float)
     target_annual_volume: Mapped[int | None] = mapped_column(Integer)
     target_launch_date: Mapped[dt.date | None] = mapped_column(Date)
+    regulatory_units_required: Mapped[int | None] = mapped_column(
+        Integer, doc="Pilot units the regulatory approvals need; a gate criterion counts them."
+    )
 
 
 Index("uq_products_lower_key", func.lower(Product.key), unique=True)
@@ -951,6 +954,18 @@ class Part(Versioned, Timestamped, Base):
     standard_cost: Mapped[float] = mapped_column(
         Float, doc="Cost of one part below its first price break."
     )
+    sourced: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="A supplier is qualified for it."
+    )
+    single_source: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="Only one supplier can deliver it."
+    )
+    sourcing_risk_accepted: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),
+        doc="Someone accepted the risk of its single source.",
+    )
 
 
 Index("uq_parts_lower_number", func.lower(Part.number), unique=True)
@@ -1046,3 +1061,132 @@ class ToolingInvestment(Versioned, Timestamped, Base):
     amortisation_volume: Mapped[int] = mapped_column(
         Integer, doc="Units the cost is spread over, 1 or more."
     )
+
+
+# --- gate evidence ---
+
+
+class GatePlanOverride(Versioned, Timestamped, Base):
+    """A product's override of the default plan of one gate (``phasegate.gates.override``).
+
+    Versioned by rows: a change is a new row, and the latest row of a (product, gate) applies;
+    the audit trail names who recorded each one.
+    """
+
+    __tablename__ = "gate_plans"
+    __table_args__ = (Index("ix_gate_plans_product_id_to_phase", "product_id", "to_phase"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    to_phase: Mapped[Phase] = enum_column(Phase, doc="The gate: into pilot or into production.")
+    toml: Mapped[str] = mapped_column(
+        Text, doc="The override in the gate plan override format (docs/gates.md)."
+    )
+
+
+class GtmChecklistItem(Versioned, Timestamped, Base):
+    """One item of a product's go-to-market checklist."""
+
+    __tablename__ = "gtm_checklist_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    done: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    owner: Mapped[str] = mapped_column(String(120), default="")
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+
+
+# --- gate decision workflow ---
+
+# One review in the making per gate of a product: a second one waits until the first is decided.
+_REVIEW_OPEN = text("status = 'open'")
+
+
+class GateReview(Versioned, Base):
+    """A gate decision in the making: opened from an evaluation whose evidence it freezes,
+    signed off by role, with waivers; deciding it records the ``GateDecision``.
+
+    ``status`` is ``open`` until it is decided, then ``decided``; ``decision_id`` names the
+    recorded decision. ``evaluation`` is the evaluation's ``as_dict()`` plus ``extent`` (the
+    amount and the latest timestamps of the data it used), frozen when the review opened.
+    """
+
+    __tablename__ = "gate_reviews"
+    __table_args__ = (
+        Index(
+            "uq_gate_reviews_product_id_to_phase",
+            "product_id",
+            "to_phase",
+            unique=True,
+            sqlite_where=_REVIEW_OPEN,
+            postgresql_where=_REVIEW_OPEN,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    from_phase: Mapped[Phase] = enum_column(Phase)
+    to_phase: Mapped[Phase] = enum_column(Phase)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    plan_name: Mapped[str] = mapped_column(String(120))
+    plan_version: Mapped[str] = mapped_column(String(120))
+    suggestion: Mapped[GateOutcome] = enum_column(GateOutcome)
+    evaluation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    opened_by: Mapped[str] = mapped_column(String(120))
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gate_decisions.id", ondelete="SET NULL"), unique=True
+    )
+
+
+class GateSignoff(Base):
+    """One role's approval or rejection of a gate review, by the signing user."""
+
+    __tablename__ = "gate_signoffs"
+    __table_args__ = (UniqueConstraint("review_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("gate_reviews.id", ondelete="CASCADE"))
+    role: Mapped[Role] = enum_column(Role)
+    signed_by: Mapped[str] = mapped_column(String(120))
+    approve: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GateWaiver(Base):
+    """A criterion of a gate review waived with a written reason by a user allowed to."""
+
+    __tablename__ = "gate_waivers"
+    __table_args__ = (UniqueConstraint("review_id", "criterion_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("gate_reviews.id", ondelete="CASCADE"))
+    criterion_id: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text)
+    waived_by: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = enum_column(Role)
+    waived_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GateActionItem(Versioned, Base):
+    """A condition of a conditional go: what is to be done, by whom, by when."""
+
+    __tablename__ = "gate_action_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(
+        ForeignKey("gate_reviews.id", ondelete="CASCADE"), index=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str] = mapped_column(String(120))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
