@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from phasegate.cli.main import app
-from phasegate.cli.output import OutputFormat, console, emit_rows, write_json
+from phasegate.cli.output import OutputFormat, console, emit_rows, err_console, write_json
 from phasegate.domain.errors import FieldError, InvalidInput
 
 if TYPE_CHECKING:
@@ -79,10 +79,29 @@ def simulate(
     ),
     fmt: OutputFormat = FORMAT,
 ) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     from phasegate.line.simulation import simulate as run
 
     line = read_line(line_file)
-    result = run(line, units, replications=replications, seed=seed, warmup=warmup)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,  # nothing on stderr when it is a file or pipe
+    ) as bar:
+        task = bar.add_task(f"simulate {line.name}", total=replications)
+        result = run(
+            line,
+            units,
+            replications=replications,
+            seed=seed,
+            warmup=warmup,
+            progress=lambda done: bar.update(task, completed=done),
+        )
     document = simulation_document(result)
     if fmt is OutputFormat.JSON:
         write_json(document)

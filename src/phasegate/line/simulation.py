@@ -49,6 +49,7 @@ Chen, H., & Yao, D. D. (2001). *Fundamentals of Queueing Networks*. Springer, ch
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba
@@ -643,6 +644,7 @@ def simulate(
     seed: int = 0,
     warmup: int = 0,
     confidence: float = 0.95,
+    progress: Callable[[int], None] | None = None,
 ) -> SimulationResult:
     """Simulate ``line`` and average the replications.
 
@@ -660,6 +662,8 @@ def simulate(
         Exits discarded at the start of each replication (the line starts empty).
     confidence : float
         Confidence level of the t intervals over replications.
+    progress : callable, optional
+        Called with the number of replications done after each one.
 
     Returns
     -------
@@ -697,9 +701,12 @@ def simulate(
     if not 0 < confidence < 1:
         raise ValueError(f"confidence ({confidence}) must be between 0 and 1")
     streams = np.random.SeedSequence(seed).spawn(replications)
-    runs = tuple(
-        replicate(line, units, np.random.default_rng(stream), warmup=warmup) for stream in streams
-    )
+    done: list[Replication] = []
+    for stream in streams:
+        done.append(replicate(line, units, np.random.default_rng(stream), warmup=warmup))
+        if progress is not None:
+            progress(len(done))
+    runs = tuple(done)
     keys = ("throughput_per_hour", "mean_wip", "mean_flow_time_s")
     means = {key: float(np.mean([getattr(r, key) for r in runs])) for key in keys}
     ci = {key: _interval([getattr(r, key) for r in runs], confidence) for key in keys}

@@ -260,3 +260,9 @@ def test_trace_refuses_bad_times() -> None:
         trace(SERIAL, np.ones((3, 2)))
     with pytest.raises(ValueError, match="unit 2 at station 'S1'"):
         trace(SERIAL, [[1, 1, 1, 1, 1], [1, -1, 1, 1, 1]])
+
+
+def test_progress_is_reported_after_each_replication() -> None:
+    calls: list[int] = []
+    simulate(SERIAL, 20, replications=3, progress=calls.append)
+    assert calls == [1, 2, 3]
