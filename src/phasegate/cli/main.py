@@ -81,11 +81,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "A build's cost per unit and per good unit by material, labor, overhead, tooling, scrap "
         "and rework; the learning curve and the cost projected to the target volume.",
     ),
-    "control-plan": (
-        "phasegate.cli.control_plan",
-        "Control plans: per station, characteristic, method, gauge, sample size, frequency, "
-        "chart and reaction plan; gauges, gage R&R studies and the coverage of the CTQs.",
-    ),
     "line-performance": (
         "phasegate.cli.line_performance",
         "A build's line performance: cycle times per station, bottleneck, takt time, balance "
@@ -96,6 +91,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Line simulation from a line model file (TOML): throughput, WIP, flow time, bottleneck "
         "and station shares over replications, or the exact departure times for given "
         "processing times.",
+    ),
+    "control-plan": (
+        "phasegate.cli.control_plan",
+        "Control plans: per station, characteristic, method, gauge, sample size, frequency, "
+        "chart and reaction plan; gauges, gage R&R studies and the coverage of the CTQs.",
     ),
     "users": ("phasegate.cli.users", "Users: who signs in, with which role (admin only)."),
     "tokens": (
@@ -160,6 +160,7 @@ def _register() -> None:
     from phasegate.cli import (  # noqa: F401
         analysis,
         characteristics,
+        control_plan,
         costing,
         ingest,
         line,
