@@ -53,8 +53,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "units": ("phasegate.cli.records", "Units: one serial-numbered item and its history."),
     "defects": (
         "phasegate.cli.defects",
-        "A build's defects: the list filtered by code, station, severity and disposition; "
-        "the Pareto by code or station; DPU, DPMO, scrap and rework rates.",
+        "A build's defects: the list (filtered by code, station, severity, disposition), the "
+        "Pareto by code or station, and DPU, DPMO, scrap and rework rates.",
     ),
     "allocate": (
         "phasegate.cli.defects",
