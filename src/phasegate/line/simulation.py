@@ -23,7 +23,7 @@ The recursion, and why the engine is event driven
 -------------------------------------------------
 With one server per station and no breakdowns or scrap, the departure time ``D_k(i)`` of unit
 ``i`` from station ``k`` follows the exact max-plus recursion for blocking after service
-(Dallery & Gershwin 1992, section 3.2; Chen & Yao 2001, section 7.6)::
+(Dallery & Gershwin 1992; Chen & Yao 2001)::
 
     S_k(i) = max(D_{k-1}(i), D_k(i - 1))                    start of service
     D_k(i) = max(S_k(i) + p_k(i), D_{k+1}(i - b_{k+1} - 1))  leave when k+1 has room
@@ -43,7 +43,7 @@ References
 ----------
 Dallery, Y., & Gershwin, S. B. (1992). Manufacturing flow line systems: a review of models
 and analytical results. *Queueing Systems* 12, 3-94.
-Chen, H., & Yao, D. D. (2001). *Fundamentals of Queueing Networks*. Springer, chapter 7.
+Chen, H., & Yao, D. D. (2001). *Fundamentals of Queueing Networks*. Springer.
 """
 
 from __future__ import annotations
@@ -759,9 +759,16 @@ def trace(line: Line, times: npt.ArrayLike) -> FloatArray:
         ``out[i, k]`` is the time unit ``i`` leaves station ``k`` (moves on, or leaves the
         line from the last station).
 
+    Notes
+    -----
+    With one server per station the departures follow the max-plus recursion
+    :math:`D_k(i) = \\max(\\max(D_{k-1}(i), D_k(i-1)) + p_k(i),\\ D_{k+1}(i - b_{k+1} - 1))`
+    (blocking after service, :math:`D_0 \\equiv 0`); with parallel servers the compiled event
+    loop described in the module docstring gives them.
+
     References
     ----------
-    Dallery, Y., & Gershwin, S. B. (1992). *Queueing Systems* 12, 3-94, section 3.2.
+    Dallery, Y., & Gershwin, S. B. (1992). *Queueing Systems* 12, 3-94.
 
     Examples
     --------

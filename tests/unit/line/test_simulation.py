@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import doctest
+import inspect
 import math
+from types import ModuleType
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from phasegate.line import distributions, simulation
 from phasegate.line.distributions import sample_line
 from phasegate.line.model import Line, parse_line
 from phasegate.line.simulation import _interval, replicate, simulate, trace
@@ -196,7 +200,7 @@ def test_means_over_replications_agree_with_simpy(name: str) -> None:
 
 def test_mm1_mean_flow_time() -> None:
     # Source: M/M/1 sojourn time W = 1 / (mu - lambda) (Kleinrock 1975, Queueing Systems
-    # vol. 1, eq. 3.26). The first station, with exponential times of mean 1/lambda and
+    # vol. 1, chapter 3). The first station, with exponential times of mean 1/lambda and
     # unlimited raw material, releases a Poisson stream; a buffer of 500 places never fills
     # (P = rho^500). A unit's flow time is its interarrival time at the release station plus
     # its M/M/1 sojourn: 1/lambda + 1/(mu - lambda).
@@ -216,7 +220,7 @@ def test_mm1_mean_flow_time() -> None:
 def test_two_exponential_stations_without_buffer_make_two_thirds_of_the_rate() -> None:
     # Source: Hillier & Boling (1967), "Finite queues in series with exponential or Erlang
     # service times - a numerical approach", Operations Research 15(2), 286-303; also Altiok
-    # (1997), Performance Analysis of Manufacturing Systems, section 4.2: two exponential
+    # (1997), Performance Analysis of Manufacturing Systems: two exponential
     # stations with equal rate mu, no place between them (blocking), first station never
     # starved: throughput = 2 mu / 3.
     mu = 1 / 60
@@ -266,3 +270,21 @@ def test_progress_is_reported_after_each_replication() -> None:
     calls: list[int] = []
     simulate(SERIAL, 20, replications=3, progress=calls.append)
     assert calls == [1, 2, 3]
+
+
+@pytest.mark.parametrize("module", [simulation, distributions], ids=lambda m: m.__name__)
+def test_docstring_examples_run(module: ModuleType) -> None:
+    result = doctest.testmod(module, raise_on_error=False, verbose=False)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+@pytest.mark.parametrize(
+    "function",
+    [simulation.simulate, simulation.trace, distributions.lognormal_parameters],
+    ids=lambda f: f.__name__,
+)
+def test_each_computation_states_its_formula_and_source(function: object) -> None:
+    doc = inspect.getdoc(function) or ""
+    assert "References\n----------" in doc
+    assert "Notes\n-----" in doc
