@@ -13,11 +13,8 @@ from phasegate.cli.output import OutputFormat, console, emit_rows, write_json
 @app.command(
     "cost",
     help=(
-        "A build's cost per unit: material (BOM at the build's volume by price breaks, plus the "
-        "variance of the parts issued), labor per station, overhead, tooling, scrap and rework; "
-        "per unit and per good unit; Wright's learning curve and the cost projected to the "
-        "product's target annual volume, against its target cost. json: the whole document "
-        "(its `cost` object is the build report's); csv and table: the cost sheet."
+        "A build's cost per unit and per good unit by material, labor, overhead, tooling, scrap "
+        "and rework; the learning curve and the cost projected to the target volume."
     ),
 )
 def cost(

@@ -58,7 +58,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "allocate": (
         "phasegate.cli.defects",
-        "Allocate units of a build to testing, marketing, regulatory, engineering or customers.",
+        "Give units of a build a purpose (testing, marketing, regulatory, engineering, customer, "
+        "or unallocated): those named with --serial, or --count N unallocated ones (the first "
+        "by serial). Prints the units changed and the counts per purpose after.",
     ),
     "ingest": (
         "phasegate.cli.ingest",
@@ -94,8 +96,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "control-plan": (
         "phasegate.cli.control_plan",
-        "Control plans: per station, characteristic, method, gauge, sample size, frequency, "
-        "chart and reaction plan; gauges, gage R&R studies and the coverage of the CTQs.",
+        "Control plans: per station, the characteristic checked, method, gauge, sample size, "
+        "frequency, chart and reaction plan; gauges, gage R&R studies and CTQ coverage.",
     ),
     "users": ("phasegate.cli.users", "Users: who signs in, with which role (admin only)."),
     "tokens": (
