@@ -28,6 +28,12 @@ def _check_product(uow: UnitOfWork, p: Product) -> list[FieldError]:
         errors.append(
             FieldError("target_annual_volume", f"{p.target_annual_volume} must be positive")
         )
+    if p.regulatory_units_required is not None and p.regulatory_units_required < 0:
+        errors.append(
+            FieldError(
+                "regulatory_units_required", f"{p.regulatory_units_required} must not be negative"
+            )
+        )
     if p.key and not PRODUCT_KEY.fullmatch(p.key):
         errors.append(FieldError("key", f"{p.key!r} may hold only letters, digits, - and _"))
     return errors
@@ -37,7 +43,13 @@ PRODUCTS = Resource(
     name="product",
     model=Product,
     required=("key", "name"),
-    optional=("description", "target_unit_cost", "target_annual_volume", "target_launch_date"),
+    optional=(
+        "description",
+        "target_unit_cost",
+        "target_annual_volume",
+        "target_launch_date",
+        "regulatory_units_required",
+    ),
     immutable=("key",),
     read_only=("phase",),
     unique=(("key",),),
