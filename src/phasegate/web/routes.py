@@ -266,7 +266,6 @@ def build_page(
             "base": f"/builds/{build_id}",
             "status_chart": charts.unit_status_chart(result.by_status),
             "yield_chart": charts.station_yield_chart(result.stations),
-            "cycle_chart": charts.station_cycle_time_chart(result.stations),
         },
     )
 
