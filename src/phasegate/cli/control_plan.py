@@ -141,7 +141,7 @@ def new(
     status: ControlPlanStatus | None = typer.Option(None, "--status", help="Default draft."),
     line: str | None = typer.Option(None, "--line", help="The line the plan is written for."),
     revision: str | None = typer.Option(None, "--revision", help="Revision code."),
-    description: str | None = typer.Option(None, "--description"),
+    description: str | None = typer.Option(None, "--description", help="What it is for."),
     fmt: OutputFormat = FORMAT,
 ) -> None:
     uow, actor = context.session()
@@ -206,13 +206,13 @@ def add_item(
 @plan_app.command("update-item", help="Change fields of a control plan item (by its id).")
 def update_item(
     item: int = typer.Argument(..., help="The item's id (control-plan show lists them)."),
-    method: str | None = typer.Option(None, "--method"),
-    sample_size: int | None = typer.Option(None, "--sample-size"),
-    frequency: str | None = typer.Option(None, "--frequency"),
-    every: int | None = typer.Option(None, "--every"),
+    method: str | None = typer.Option(None, "--method", help="How it is measured or checked."),
+    sample_size: int | None = typer.Option(None, "--sample-size", help="Units checked each time."),
+    frequency: str | None = typer.Option(None, "--frequency", help="How often, in words."),
+    every: int | None = typer.Option(None, "--every", help="A sample every N of --per."),
     per: FrequencyBasis | None = PER,
     chart: str | None = CHART,
-    reaction: str | None = typer.Option(None, "--reaction"),
+    reaction: str | None = typer.Option(None, "--reaction", help="The reaction plan."),
     fmt: OutputFormat = FORMAT,
 ) -> None:
     uow, actor = context.session()
@@ -236,7 +236,7 @@ def add_gauge(
     name: str = typer.Argument(..., help="The gauge's id, e.g. MIC-017."),
     product: str | None = typer.Option(None, "--product", help="Product it is dedicated to."),
     line: str | None = LINE,
-    description: str | None = typer.Option(None, "--description"),
+    description: str | None = typer.Option(None, "--description", help="What it is for."),
     fmt: OutputFormat = FORMAT,
 ) -> None:
     uow, actor = context.session()
@@ -267,7 +267,7 @@ def gage(
     ),
     studied_on: str | None = typer.Option(None, "--date", help="Day of the readings (today)."),
     study_multiplier: float = typer.Option(6.0, "--study-multiplier", help="6, or 5.15."),
-    notes: str = typer.Option("", "--notes"),
+    notes: str = typer.Option("", "--notes", help="Notes kept with the study."),
     fmt: OutputFormat = FORMAT,
 ) -> None:
     uow, actor = context.session()
