@@ -98,6 +98,34 @@ def _contains_on_sqlite(element: contains_folded, compiler: SQLCompiler, **kw: A
     return f"({column} {like} OR ({beyond_ascii} AND {SQLITE_LOWER}({column}) {like}))"
 
 
+class identifier_contains(FunctionElement[bool]):  # noqa: N801 (named like the SQL functions)
+    """``identifier_contains(column, pattern)``: like ``contains_folded`` for a column of
+    printable ASCII alone (keys, codes, serials: the record services refuse anything else), so
+    SQLite's ``LIKE``, which folds the case of ASCII letters, decides it alone."""
+
+    type = Boolean()
+    name = "identifier_contains"
+    inherit_cache = True
+
+
+@compiles(identifier_contains)
+def _identifier(element: identifier_contains, compiler: SQLCompiler, **kw: Any) -> str:
+    column, pattern = (compiler.process(c, **kw) for c in element.clauses)
+    return f"lower({column}) LIKE {pattern} ESCAPE '{ESCAPE}'"
+
+
+@compiles(identifier_contains, "sqlite")
+def _identifier_on_sqlite(element: identifier_contains, compiler: SQLCompiler, **kw: Any) -> str:
+    column, pattern = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{column} LIKE {pattern} ESCAPE '{ESCAPE}'"
+
+
+def identifier_contains_text(column: Any, text: str) -> ColumnElement[bool]:
+    """The identifier ``column`` (printable ASCII) holds ``text`` literally, whatever the case;
+    on PostgreSQL served by a trigram index on lower(column), on SQLite by LIKE in C alone."""
+    return identifier_contains(column, literal(like_pattern(text), String()))
+
+
 def contains_text(column: Any, text: str) -> ColumnElement[bool]:
     """``column`` holds ``text`` literally, whatever the case of either."""
     return contains_folded(column, literal(like_pattern(text), String()))

@@ -39,7 +39,7 @@ from phasegate.store.models import (
     StationPass,
     Unit,
 )
-from phasegate.store.search import contains_text
+from phasegate.store.search import identifier_contains_text
 from phasegate.store.uow import UnitOfWork
 
 
@@ -397,7 +397,7 @@ def _units_matching(
     if allocation is not None:
         stmt = stmt.where(Unit.allocation == allocation)
     if search:
-        stmt = stmt.where(contains_text(Unit.serial, search))
+        stmt = stmt.where(identifier_contains_text(Unit.serial, search))
     return stmt
 
 
