@@ -42,6 +42,7 @@ from phasegate.domain.errors import invalid
 from phasegate.domain.policy import PERMISSION_KEY, Action, Principal, permission
 from phasegate.services import builds, costing, crud, ingest, products, quality
 from phasegate.services.crud import Resource
+from phasegate.services.gates import records as gate_records
 from phasegate.services.paging import MAX_PAGE, Page
 from phasegate.services.products import resolve_product
 from phasegate.store.uow import UnitOfWork
@@ -111,6 +112,8 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection(costing.LINE_COST_RATES, "/line-cost-rates"),
     Collection(costing.STATION_LABOR_RATES, "/station-labor-rates"),
     Collection(costing.TOOLING, "/tooling-investments", product_owned=True),
+    Collection(gate_records.GATE_PLANS, "/gate-plans", product_owned=True),
+    Collection(gate_records.GTM_ITEMS, "/go-to-market-items", product_owned=True),
 )
 
 

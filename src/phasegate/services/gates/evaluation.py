@@ -1,0 +1,83 @@
+"""A product's next stage gate evaluated on the evidence in the database.
+
+``evaluate_gate`` is the one computation behind ``phasegate gates evaluate``, the API's
+``GET /api/v1/products/{key}/gates/{to}/evaluation``, the product page's readiness panel and
+the gate reviews (``decisions.py``): the plan of the gate (the product's latest override of the
+default plan, or the default), judged by ``phasegate.gates.evaluate`` on ``gather_evidence``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from phasegate.domain.enums import Phase
+from phasegate.domain.errors import invalid
+from phasegate.domain.phases import next_phase
+from phasegate.domain.policy import Action, Kind, Principal
+from phasegate.gates import GateEvaluation, GatePlan, Waiver, default_plan, evaluate
+from phasegate.services.access import authorize
+from phasegate.services.gates.evidence import gather_evidence
+from phasegate.services.gates.records import overridden_plan
+from phasegate.services.products import resolve_product
+from phasegate.store.models import GatePlanOverride, Product
+from phasegate.store.uow import UnitOfWork
+
+__all__ = ["check_next_gate", "evaluate_gate", "plan_for"]
+
+
+def check_next_gate(product: Product, to: Phase) -> None:
+    """``InvalidInput`` naming ``to`` unless ``to`` is the product's next phase."""
+    expected = next_phase(product.phase)
+    if expected is None:
+        raise invalid(
+            "to",
+            f"{product.key} is in {product.phase.value}, the last phase: it has no gate to pass",
+        )
+    if to is not expected:
+        raise invalid(
+            "to",
+            f"{product.key} is in {product.phase.value}; its next gate is into "
+            f"{expected.value}, not {to.value}",
+        )
+
+
+def _plan(uow: UnitOfWork, product: Product, to: Phase) -> GatePlan:
+    with uow:
+        toml = uow.session.scalar(
+            select(GatePlanOverride.toml)
+            .where(GatePlanOverride.product_id == product.id, GatePlanOverride.to_phase == to)
+            .order_by(GatePlanOverride.id.desc())
+            .limit(1)
+        )
+    return default_plan(to) if toml is None else overridden_plan(to, toml)
+
+
+def plan_for(uow: UnitOfWork, product: str, to: Phase, *, actor: Principal) -> GatePlan:
+    """The plan ``product``'s gate into ``to`` is judged by: its latest override of the default
+    plan (a change is a new override record), or the default plan."""
+    authorize(actor, Action.READ, Kind.GATE_DECISION)
+    found = resolve_product(uow, product, actor=actor)
+    if to is Phase.PROTOTYPE:
+        raise invalid("to", "there is no gate into prototype; use pilot or production")
+    return _plan(uow, found, to)
+
+
+def evaluate_gate(
+    uow: UnitOfWork,
+    product: str,
+    to: Phase,
+    *,
+    actor: Principal,
+    waivers: Sequence[Waiver] = (),
+) -> GateEvaluation:
+    """The gate of ``product`` (key or id) into ``to``, evaluated now; ``to`` must be the
+    product's next phase (``InvalidInput`` naming ``to`` otherwise). ``waivers`` are applied as
+    ``phasegate.gates.evaluate`` says (a waiver of a criterion the plan lacks is refused)."""
+    authorize(actor, Action.READ, Kind.GATE_DECISION)
+    found = resolve_product(uow, product, actor=actor)
+    check_next_gate(found, to)
+    plan = _plan(uow, found, to)
+    evidence = gather_evidence(uow, found.key, to, actor=actor)
+    return evaluate(plan, evidence, waivers)

@@ -1,0 +1,299 @@
+"""A product's gate evaluated from the database: the plan, the evidence and the suggestion.
+
+The products are built by hand through the services, so each answer below follows from the
+records made here: a product with no data lacks evidence and says what is missing, a prototype
+with everything the prototype -> pilot plan asks for gets a go, and one CTQ out of spec makes
+it a no go naming that CTQ.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from phasegate.domain.enums import Allocation, Outcome, Phase, UnitStatus
+from phasegate.domain.errors import Forbidden, InvalidInput
+from phasegate.domain.policy import Role
+from phasegate.gates import Waiver
+from phasegate.services import costing, crud, products
+from phasegate.services.gates.evaluation import evaluate_gate, plan_for
+from phasegate.services.gates.evidence import gather_evidence
+from phasegate.services.gates.records import GATE_PLANS, GTM_ITEMS
+from phasegate.services.volume import (
+    BuildVolume,
+    MeasurementRecord,
+    RunRecord,
+    StationPassRecord,
+    UnitRecord,
+    record_build_volume,
+)
+from phasegate.store.models import Product
+from phasegate.store.uow import UnitOfWork
+from tests.factories import (
+    ACTOR,
+    make_build,
+    make_characteristic,
+    make_finding,
+    make_line,
+    make_partner,
+    make_product,
+    make_revision,
+    person,
+)
+
+T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+
+
+def _measure(uow: UnitOfWork, build_id: int, code: str, name: str, values: list[float]) -> None:
+    """One unit and one test run per value, off the line."""
+    runs = [
+        RunRecord(
+            unit=f"{code}-{i:03d}",
+            station=None,
+            procedure="final",
+            outcome=Outcome.PASS,
+            started_at=T0 + dt.timedelta(minutes=i),
+            ended_at=T0 + dt.timedelta(minutes=i, seconds=30),
+            source_id=f"{code}-{i:03d}/final",
+            measurements=(MeasurementRecord(name, v, Outcome.PASS, T0 + dt.timedelta(minutes=i)),),
+        )
+        for i, v in enumerate(values)
+    ]
+    units = [UnitRecord(r.unit, UnitStatus.PASSED, created_at=T0) for r in runs]
+    record_build_volume(uow, build_id, BuildVolume(units=units, test_runs=runs), actor=ACTOR)
+
+
+def _ready_prototype(uow: UnitOfWork, *, flow: list[float]) -> Product:
+    """A prototype with a verified must-have requirement, the CTQ Flow measured on its latest
+    build with ``flow``, a costed BOM of 25 against a target of 40, a pilot build with a
+    partner and a line, and a prototype budget of 5000 spent 5200 (4 % over, within 10 %)."""
+    product = make_product(uow, target_unit_cost=40.0)
+    rev = make_revision(uow, product)
+    req = crud.create(
+        uow,
+        products.REQUIREMENTS,
+        {"product_id": product.id, "key": "R1", "title": "Flow", "priority": "must",
+         "status": "verified"},
+        actor=ACTOR,
+    )  # fmt: skip
+    make_characteristic(
+        uow, product, name="Flow", lsl=9.0, usl=11.0, ctq=True, requirement_id=req.id
+    )
+    common = {"product_id": product.id, "revision_id": rev.id}
+    proto = make_build(uow, code=f"{product.key}-P1", actual_cost=5200.0, **common)
+    _measure(uow, proto.id, proto.code, "Flow", flow)
+    part = crud.create(
+        uow, costing.PARTS, {"number": f"{product.key}-IC", "standard_cost": 12.5}, actor=ACTOR
+    )
+    crud.create(
+        uow,
+        costing.BOM_LINES,
+        {"product_id": product.id, "revision_id": rev.id, "part_id": part.id,
+         "quantity_per_unit": 2},
+        actor=ACTOR,
+    )  # fmt: skip
+    partner, line = make_partner(uow, name=f"CM of {product.key}"), make_line(uow, stations=2)
+    make_build(
+        uow, code=f"{product.key}-PLT", phase="pilot", fidelity=None, technique=None,
+        partner_id=partner.id, line_id=line.id, budget=None, **common,
+    )  # fmt: skip
+    return product
+
+
+def _by_id(evaluation: object) -> dict[str, dict[str, object]]:
+    doc = evaluation.as_dict()  # type: ignore[attr-defined]
+    return {c["id"]: c for c in doc["criteria"]}
+
+
+def test_a_product_with_no_data_lacks_evidence_and_says_what_is_missing(uow: UnitOfWork) -> None:
+    product = make_product(uow, target_unit_cost=None)
+    result = evaluate_gate(uow, product.key, Phase.PILOT, actor=ACTOR)
+    doc = result.as_dict()
+    assert (doc["product"], doc["from"], doc["to"]) == (product.key, "prototype", "pilot")
+    assert doc["plan"] == {"name": "prototype-pilot", "version": "1"}
+    assert doc["suggestion"] == "no_go"
+    criteria = _by_id(result)
+    for cid in ("must-requirements-verified", "ctq-in-spec", "bom-costed-within-target",
+                "prototype-budget-variance"):  # fmt: skip
+        assert criteria[cid]["status"] == "insufficient_evidence", cid
+        assert criteria[cid]["evidence"]["missing"], cid  # type: ignore[index]
+    # Not having chosen a partner and a line is the fact judged: it fails, naming both.
+    assert criteria["pilot-partner-and-line"]["status"] == "fail"
+    assert criteria["pilot-partner-and-line"]["value"] == 2
+    # No findings at all is data: none open.
+    assert criteria["no-open-design-material-findings"]["status"] == "pass"
+
+
+def test_a_ready_prototype_gets_a_go(uow: UnitOfWork) -> None:
+    product = _ready_prototype(uow, flow=[10.0, 10.1, 9.9, 10.05, 9.95])
+    result = evaluate_gate(uow, product.key, Phase.PILOT, actor=ACTOR)
+    criteria = _by_id(result)
+    assert {c: v["status"] for c, v in criteria.items()} == dict.fromkeys(criteria, "pass")
+    assert result.suggestion.value == "go"
+    # BOM: 2 x 12.5 = 25 against 40; budget: 5200 / 5000 - 1 = 0.04.
+    assert criteria["bom-costed-within-target"]["value"] == pytest.approx(25.0 / 40.0)
+    assert criteria["prototype-budget-variance"]["value"] == pytest.approx(0.04)
+
+
+def test_a_ctq_out_of_spec_is_a_no_go_naming_it(uow: UnitOfWork) -> None:
+    product = _ready_prototype(uow, flow=[10.0, 11.6, 9.9])
+    result = evaluate_gate(uow, product.key, Phase.PILOT, actor=ACTOR)
+    criteria = _by_id(result)
+    assert result.suggestion.value == "no_go"
+    ctq = criteria["ctq-in-spec"]
+    assert (ctq["status"], ctq["value"]) == ("fail", 1)
+    assert {"kind": "characteristic", "build": f"{product.key}-P1", "name": "Flow"} in ctq["links"]  # type: ignore[operator]
+    # The requirement Flow verifies is marked verified, so it stands; the CTQ fails on its own.
+    assert criteria["must-requirements-verified"]["status"] == "pass"
+
+
+def test_an_open_major_design_finding_is_a_no_go_linking_it(uow: UnitOfWork) -> None:
+    product = _ready_prototype(uow, flow=[10.0, 10.1, 9.9])
+    finding = make_finding(uow, product, category="design_flaw", severity="major")
+    make_finding(uow, product, category="design_flaw", severity="minor")
+    result = evaluate_gate(uow, product.key, Phase.PILOT, actor=ACTOR)
+    criterion = _by_id(result)["no-open-design-material-findings"]
+    assert (criterion["status"], criterion["value"]) == ("fail", 1)
+    assert criterion["links"] == [{"kind": "finding", "id": finding.id}]
+    assert result.suggestion.value == "no_go"
+
+
+def test_a_waiver_turns_the_failure_into_a_waived_answer(uow: UnitOfWork) -> None:
+    product = _ready_prototype(uow, flow=[10.0, 11.6, 9.9])
+    waiver = Waiver("ctq-in-spec", "one unit from a mis-set fixture; retest passed", Role.QUALITY)
+    result = evaluate_gate(uow, product.key, Phase.PILOT, actor=ACTOR, waivers=[waiver])
+    assert _by_id(result)["ctq-in-spec"]["status"] == "waived"
+    assert result.suggestion.value == "go"
+
+
+def test_only_the_next_gate_is_evaluated(uow: UnitOfWork) -> None:
+    product = make_product(uow)
+    with pytest.raises(InvalidInput) as error:
+        evaluate_gate(uow, product.key, Phase.PRODUCTION, actor=ACTOR)
+    assert error.value.fields[0].loc == "to"
+    assert "next gate is into pilot, not production" in error.value.message
+
+
+def test_the_latest_override_of_the_product_applies(uow: UnitOfWork) -> None:
+    product = _ready_prototype(uow, flow=[10.0, 11.6, 9.9])
+    for label, blocking in (("A", "true"), ("B", "false")):
+        crud.create(
+            uow,
+            GATE_PLANS,
+            {"product_id": product.id, "to_phase": "pilot",
+             "toml": f'version = "{label}"\n[criteria.ctq-in-spec]\nblocking = {blocking}\n'},
+            actor=ACTOR,
+        )  # fmt: skip
+    plan = plan_for(uow, product.key, Phase.PILOT, actor=ACTOR)
+    assert plan.version == "1+B"
+    result = evaluate_gate(uow, product.key, Phase.PILOT, actor=ACTOR)
+    assert result.plan_version == "1+B"
+    # The failing CTQ is advisory under B: a conditional go.
+    assert result.suggestion.value == "conditional"
+
+
+def test_an_override_that_does_not_fit_the_plan_is_refused_naming_the_key(
+    uow: UnitOfWork,
+) -> None:
+    product = make_product(uow)
+    with pytest.raises(InvalidInput) as error:
+        crud.create(
+            uow,
+            GATE_PLANS,
+            {"product_id": product.id, "to_phase": "production",
+             "toml": 'version = "X"\n[criteria.nope]\nblocking = false\n'},
+            actor=ACTOR,
+        )  # fmt: skip
+    assert error.value.fields[0].loc == "toml.criteria.nope"
+
+
+def test_reading_a_gate_needs_the_gate_decision_read_right(uow: UnitOfWork) -> None:
+    product = make_product(uow)
+    partner = make_partner(uow)
+    outsider = person("cm user", Role.PARTNER, partner_id=partner.id)
+    with pytest.raises(Forbidden):
+        evaluate_gate(uow, product.key, Phase.PILOT, actor=outsider)
+
+
+def test_pilot_evidence_comes_from_the_pilot_build(uow: UnitOfWork) -> None:
+    """A pilot with 4 units on a 2-station line: one reworked at S2, so 3 of 4 pass first time;
+    2 units allocated to regulatory approval of 3 required; a checklist of two items, one done;
+    a single-source part whose risk nobody accepted."""
+    product = make_product(uow, target_unit_cost=40.0, target_annual_volume=100_000)
+    crud.update(uow, products.PRODUCTS, product.id, {"regulatory_units_required": 3}, actor=ACTOR)
+    rev = make_revision(uow, product)
+    line = make_line(uow, stations=2)
+    pilot = make_build(
+        uow, code="PV-PLT", phase="pilot", fidelity=None, technique=None,
+        product_id=product.id, revision_id=rev.id, line_id=line.id,
+    )  # fmt: skip
+    serials = [f"PV-{i}" for i in range(4)]
+    units = [
+        UnitRecord(s, UnitStatus.PASSED,
+                   Allocation.REGULATORY if i < 2 else Allocation.UNALLOCATED, created_at=T0)
+        for i, s in enumerate(serials)
+    ]  # fmt: skip
+    passes = []
+    for i, serial in enumerate(serials):
+        start = T0 + dt.timedelta(minutes=5 * i)
+        for k, station in enumerate(("S1", "S2")):
+            at = start + dt.timedelta(seconds=40 * k)
+            passes.append(
+                StationPassRecord(serial, station, at, at + dt.timedelta(seconds=30),
+                                  Outcome.FAIL if (i == 3 and k == 1) else Outcome.PASS)
+            )  # fmt: skip
+        if i == 3:
+            at = start + dt.timedelta(seconds=120)
+            passes.append(
+                StationPassRecord(serial, "S2", at, at + dt.timedelta(seconds=30),
+                                  Outcome.PASS, attempt=2)
+            )  # fmt: skip
+    volume = BuildVolume(units=units, station_passes=passes)
+    record_build_volume(uow, pilot.id, volume, actor=ACTOR)
+    for title, done in (("Launch plan", True), ("Service manual", False)):
+        crud.create(
+            uow, GTM_ITEMS, {"product_id": product.id, "title": title, "done": done}, actor=ACTOR
+        )
+    part = crud.create(
+        uow, costing.PARTS,
+        {"number": "PV-MCU", "standard_cost": 3.0, "sourced": True, "single_source": True},
+        actor=ACTOR,
+    )  # fmt: skip
+    crud.create(
+        uow, costing.BOM_LINES,
+        {"product_id": product.id, "revision_id": rev.id, "part_id": part.id,
+         "quantity_per_unit": 1},
+        actor=ACTOR,
+    )  # fmt: skip
+    with uow.write():
+        uow.get(Product, product.id).phase = Phase.PILOT
+        uow.commit()
+
+    evidence = gather_evidence(uow, product.key, Phase.PRODUCTION, actor=ACTOR)
+    assert evidence.latest_build == "PV-PLT"
+    assert evidence.fpy is not None
+    assert (evidence.fpy.passed_first, evidence.fpy.units) == (3, 4)
+    assert evidence.intended_line == line.name
+    assert [(b.code, b.line, b.units_built) for b in evidence.pilot_builds or ()] == [
+        ("PV-PLT", line.name, 4)
+    ]
+    assert evidence.regulatory is not None
+    assert (evidence.regulatory.allocated, evidence.regulatory.required) == (2, 3)
+    assert [(i.name, i.done) for i in evidence.go_to_market or ()] == [
+        ("Launch plan", True), ("Service manual", False)
+    ]  # fmt: skip
+    assert [
+        (p.part, p.sourced, p.single_source, p.risk_accepted) for p in evidence.parts or ()
+    ] == [("PV-MCU", True, True, False)]
+    assert evidence.line_performance is not None
+    assert evidence.line_performance.name == line.name
+    assert evidence.line_performance.simulated_throughput_per_hour is None
+
+    criteria = _by_id(evaluate_gate(uow, product.key, Phase.PRODUCTION, actor=ACTOR))
+    assert criteria["regulatory-units"]["value"] == 1  # 3 required - 2 allocated
+    assert criteria["go-to-market"]["value"] == 1
+    assert (criteria["parts-sourced"]["status"], criteria["parts-sourced"]["value"]) == ("fail", 1)
+    assert criteria["throughput-demand"]["status"] == "insufficient_evidence"
+    # No control plan yet: coverage lacks evidence rather than passing.
+    assert criteria["control-plan-coverage"]["status"] == "insufficient_evidence"
