@@ -99,6 +99,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Control plans: per station, the characteristic checked, method, gauge, sample size, "
         "frequency, chart and reaction plan; gauges, gage R&R studies and CTQ coverage.",
     ),
+    "gates": (
+        "phasegate.cli.gates",
+        "Stage gates: evaluate a product's next gate on its evidence (go, no go or a "
+        "conditional go, criterion by criterion).",
+    ),
     "users": ("phasegate.cli.users", "Users: who signs in, with which role (admin only)."),
     "tokens": (
         "phasegate.cli.users",
@@ -164,6 +169,7 @@ def _register() -> None:
         characteristics,
         control_plan,
         costing,
+        gates,
         ingest,
         line,
         line_performance,

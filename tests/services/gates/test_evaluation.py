@@ -64,7 +64,7 @@ def _measure(uow: UnitOfWork, build_id: int, code: str, name: str, values: list[
     record_build_volume(uow, build_id, BuildVolume(units=units, test_runs=runs), actor=ACTOR)
 
 
-def _ready_prototype(uow: UnitOfWork, *, flow: list[float]) -> Product:
+def ready_prototype(uow: UnitOfWork, *, flow: list[float]) -> Product:
     """A prototype with a verified must-have requirement, the CTQ Flow measured on its latest
     build with ``flow``, a costed BOM of 25 against a target of 40, a pilot build with a
     partner and a line, and a prototype budget of 5000 spent 5200 (4 % over, within 10 %)."""
@@ -125,8 +125,8 @@ def test_a_product_with_no_data_lacks_evidence_and_says_what_is_missing(uow: Uni
     assert criteria["no-open-design-material-findings"]["status"] == "pass"
 
 
-def test_a_ready_prototype_gets_a_go(uow: UnitOfWork) -> None:
-    product = _ready_prototype(uow, flow=[10.0, 10.1, 9.9, 10.05, 9.95])
+def test_aready_prototype_gets_a_go(uow: UnitOfWork) -> None:
+    product = ready_prototype(uow, flow=[10.0, 10.1, 9.9, 10.05, 9.95])
     result = evaluate_gate(uow, product.key, Phase.PILOT, actor=ACTOR)
     criteria = _by_id(result)
     assert {c: v["status"] for c, v in criteria.items()} == dict.fromkeys(criteria, "pass")
@@ -137,7 +137,7 @@ def test_a_ready_prototype_gets_a_go(uow: UnitOfWork) -> None:
 
 
 def test_a_ctq_out_of_spec_is_a_no_go_naming_it(uow: UnitOfWork) -> None:
-    product = _ready_prototype(uow, flow=[10.0, 11.6, 9.9])
+    product = ready_prototype(uow, flow=[10.0, 11.6, 9.9])
     result = evaluate_gate(uow, product.key, Phase.PILOT, actor=ACTOR)
     criteria = _by_id(result)
     assert result.suggestion.value == "no_go"
@@ -149,7 +149,7 @@ def test_a_ctq_out_of_spec_is_a_no_go_naming_it(uow: UnitOfWork) -> None:
 
 
 def test_an_open_major_design_finding_is_a_no_go_linking_it(uow: UnitOfWork) -> None:
-    product = _ready_prototype(uow, flow=[10.0, 10.1, 9.9])
+    product = ready_prototype(uow, flow=[10.0, 10.1, 9.9])
     finding = make_finding(uow, product, category="design_flaw", severity="major")
     make_finding(uow, product, category="design_flaw", severity="minor")
     result = evaluate_gate(uow, product.key, Phase.PILOT, actor=ACTOR)
@@ -160,7 +160,7 @@ def test_an_open_major_design_finding_is_a_no_go_linking_it(uow: UnitOfWork) -> 
 
 
 def test_a_waiver_turns_the_failure_into_a_waived_answer(uow: UnitOfWork) -> None:
-    product = _ready_prototype(uow, flow=[10.0, 11.6, 9.9])
+    product = ready_prototype(uow, flow=[10.0, 11.6, 9.9])
     waiver = Waiver("ctq-in-spec", "one unit from a mis-set fixture; retest passed", Role.QUALITY)
     result = evaluate_gate(uow, product.key, Phase.PILOT, actor=ACTOR, waivers=[waiver])
     assert _by_id(result)["ctq-in-spec"]["status"] == "waived"
@@ -176,7 +176,7 @@ def test_only_the_next_gate_is_evaluated(uow: UnitOfWork) -> None:
 
 
 def test_the_latest_override_of_the_product_applies(uow: UnitOfWork) -> None:
-    product = _ready_prototype(uow, flow=[10.0, 11.6, 9.9])
+    product = ready_prototype(uow, flow=[10.0, 11.6, 9.9])
     for label, blocking in (("A", "true"), ("B", "false")):
         crud.create(
             uow,

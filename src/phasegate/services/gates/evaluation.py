@@ -9,6 +9,7 @@ default plan, or the default), judged by ``phasegate.gates.evaluate`` on ``gathe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 
@@ -16,7 +17,14 @@ from phasegate.domain.enums import Phase
 from phasegate.domain.errors import invalid
 from phasegate.domain.phases import next_phase
 from phasegate.domain.policy import Action, Kind, Principal
-from phasegate.gates import GateEvaluation, GatePlan, Waiver, default_plan, evaluate
+from phasegate.gates import (
+    CriterionResult,
+    GateEvaluation,
+    GatePlan,
+    Waiver,
+    default_plan,
+    evaluate,
+)
 from phasegate.services.access import authorize
 from phasegate.services.gates.evidence import gather_evidence
 from phasegate.services.gates.records import overridden_plan
@@ -24,7 +32,14 @@ from phasegate.services.products import resolve_product
 from phasegate.store.models import GatePlanOverride, Product
 from phasegate.store.uow import UnitOfWork
 
-__all__ = ["check_next_gate", "evaluate_gate", "plan_for"]
+__all__ = [
+    "FLAT_COLUMNS",
+    "check_next_gate",
+    "evaluate_gate",
+    "flat_rows",
+    "plan_for",
+    "readiness_order",
+]
 
 
 def check_next_gate(product: Product, to: Phase) -> None:
@@ -81,3 +96,47 @@ def evaluate_gate(
     plan = _plan(uow, found, to)
     evidence = gather_evidence(uow, found.key, to, actor=actor)
     return evaluate(plan, evidence, waivers)
+
+
+FLAT_COLUMNS = (
+    "id",
+    "title",
+    "status",
+    "blocking",
+    "value",
+    "comparison",
+    "threshold",
+    "confidence",
+    "missing",
+)
+"""The columns of one criterion per row (``phasegate gates evaluate --format csv|table``)."""
+
+_UNMET_RANK = {"fail": 0, "insufficient_evidence": 1, "waived": 2, "pass": 3}
+
+
+def flat_rows(evaluation: GateEvaluation) -> list[dict[str, Any]]:
+    """One row per criterion of :data:`FLAT_COLUMNS`, in the plan's order; ``missing`` joins
+    what the evidence lacks."""
+    return [
+        {
+            "id": c.id,
+            "title": c.title,
+            "status": c.status.value,
+            "blocking": c.blocking,
+            "value": c.value,
+            "comparison": c.comparison,
+            "threshold": c.threshold,
+            "confidence": c.confidence,
+            "missing": "; ".join(str(m) for m in c.missing),
+        }
+        for c in evaluation.criteria
+    ]
+
+
+def readiness_order(evaluation: GateEvaluation) -> list[CriterionResult]:
+    """The criteria as the readiness panel lists them: blocking before advisory within each
+    answer, failures first, then missing evidence, waived, passed; the plan's order otherwise."""
+    return sorted(
+        evaluation.criteria,
+        key=lambda c: (_UNMET_RANK[c.status.value], not c.blocking),
+    )
