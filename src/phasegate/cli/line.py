@@ -257,3 +257,45 @@ def _numeric(text: str) -> bool:
 def _bad(path: Path, line: int, message: str) -> InvalidInput:
     loc = f"{path.name}:{line}"
     return InvalidInput(f"{loc}: {message}", [FieldError(loc, message)])
+
+
+@line_app.command(
+    "from-pilot",
+    help="Write a line model file (TOML) from a build's station passes: per station the time "
+    "each unit took there (the times themselves, or a lognormal fitted by their mean and CV), "
+    "its servers, a buffer (none is recorded: --buffer places) and the yield of the units "
+    "scrapped there. Comments in the file say where each number came from.",
+)
+def from_pilot(
+    build: str = typer.Argument(..., help="Build code (any case)."),
+    product: str | None = typer.Option(
+        None, "--product", help="Product key, when several products have a build with this code."
+    ),
+    fit: str = typer.Option(
+        "empirical",
+        "--fit",
+        help="Station times: empirical (the unit times themselves) or lognormal (fitted by "
+        "their mean and CV).",
+    ),
+    buffer: int = typer.Option(
+        2, "--buffer", min=0, help="Places in front of every station (none is recorded)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", dir_okay=False, help="Write the line file here instead of to stdout."
+    ),
+) -> None:
+    import sys
+
+    from phasegate.cli import context
+    from phasegate.services.line_model import line_from_build, to_toml
+
+    uow, actor = context.session()
+    pilot = line_from_build(uow, build, actor=actor, product=product, fit=fit, buffer=buffer)
+    text = to_toml(pilot)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    err_console.print(
+        f"Wrote {out} ({len(pilot.line.stations)} stations of build {pilot.build_code})"
+    )
