@@ -52,6 +52,7 @@ PUBLIC_PATHS = {
 # A value for each path parameter: any will do, the permission is checked before any lookup.
 PARAMETERS = {"id": "1", "ref": "P-1", "key": "P-1", "build_id": "1", "serial": "S-1"}
 PARAMETERS.update({"code": "B-1", "name": "Gap", "characteristic_id": "1", "table": "points"})
+PARAMETERS["to"] = "pilot"  # a stage gate: the phase a product would move into
 PASSWORD = "route-matrix-password"
 SECRET = "route-matrix-secret-key-0123456789abcdef"
 

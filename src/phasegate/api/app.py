@@ -14,6 +14,7 @@ from phasegate.api.control_plan import routers as control_plan_routers
 from phasegate.api.costing import router as costing_router
 from phasegate.api.defects import router as defects_router
 from phasegate.api.errors import install_error_handlers
+from phasegate.api.gate_evaluation import router as gate_evaluation_router
 from phasegate.api.limits import RequestBodyCheck
 from phasegate.api.line_performance import router as line_performance_router
 from phasegate.api.resources import COLLECTIONS, collection_router
@@ -91,6 +92,7 @@ def create_api() -> FastAPI:
         *(collection_router(c) for c in COLLECTIONS),
         lines.router,
         gates.router,
+        gate_evaluation_router,
         ingest.router,
         measurements.router,
         defects_router,
