@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from phasegate.demo.control_plan import load_control_plans
 from phasegate.demo.costing import load_costs
+from phasegate.demo.gates import load_gate_evidence
 from phasegate.demo.generator import DEFAULT_SEED, generate
 from phasegate.demo.line_calendar import load_line_calendars
 from phasegate.demo.logins import DEMO_LOGINS
@@ -114,6 +115,7 @@ def load_demo(
     load_costs(uow, loader.ids)
     load_control_plans(uow)
     load_line_calendars(uow)
+    load_gate_evidence(uow)
     loader.lessons()
     seconds = round(time.perf_counter() - started, 3)
     counts = database.row_counts(uow)
