@@ -11,7 +11,6 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 
 from phasegate.domain.enums import Outcome
-from phasegate.services import crud, quality
 from phasegate.store import bulk, db
 from phasegate.store.models import (
     Attachment,
@@ -23,38 +22,45 @@ from phasegate.store.models import (
     TestRun,
 )
 from phasegate.store.uow import UnitOfWork
-from tests.factories import make_build, make_characteristic, make_line, make_unit, person
+from tests.factories import make_build, make_characteristic, make_line, make_unit
 
 T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+
+
+_OLD_ROWS = (
+    # The tables as they were at 0004_identity (raw SQL: today's models have columns added
+    # since). Times go in as parameters, so each backend stores them its own way.
+    "INSERT INTO products (key, name, description, phase, created_at, updated_at) "
+    "VALUES ('OLD', 'Old product', '', 'pilot', :t, :t)",
+    "INSERT INTO revisions (product_id, code, description, status, created_at, updated_at) "
+    "SELECT id, 'A', '', 'released', :t, :t FROM products",
+    "INSERT INTO lines (name, description, created_at, updated_at) VALUES ('Old line', '', :t, :t)",
+    "INSERT INTO stations (line_id, name, sequence, equipment, servers, created_at, updated_at) "
+    "SELECT id, 'S1', 1, '', 1, :t, :t FROM lines",
+    "INSERT INTO builds (product_id, revision_id, code, phase, status, planned_quantity, "
+    "purpose, line_id, created_at, updated_at) "
+    "SELECT p.id, r.id, 'OLD-PLT', 'pilot', 'in_progress', 10, '', l.id, :t, :t "
+    "FROM products p, revisions r, lines l",
+    "INSERT INTO units (product_id, build_id, serial, status, allocation, created_at, "
+    "updated_at) SELECT product_id, id, 'SN-OLD', 'in_process', 'unallocated', :t, :t "
+    "FROM builds",
+    "INSERT INTO defect_codes (code, description, category) VALUES ('X1', 'x', '')",
+    "INSERT INTO station_passes (unit_id, station_id, started_at, operator, result, attempt) "
+    "SELECT u.id, s.id, :t, '', 'pass', 1 FROM units u, stations s",
+    "INSERT INTO station_passes (unit_id, station_id, started_at, operator, result, attempt) "
+    "SELECT u.id, s.id, :t, '', 'pass', 1 FROM units u, stations s",
+    "INSERT INTO defects (unit_id, station_id, defect_code_id, severity, disposition, cost, "
+    "found_at, notes) SELECT u.id, s.id, c.id, 'minor', 'pending', 0, :t, '' "
+    "FROM units u, stations s, defect_codes c",
+)
 
 
 def test_rows_stored_before_the_migration_get_legacy_source_ids(empty_engine: Engine) -> None:
     db.upgrade(empty_engine, "0004_identity")
     uow = UnitOfWork.for_engine(empty_engine)
-    line = make_line(uow, stations=1)
-    build = make_build(uow, line_id=line.id)
-    unit = make_unit(uow, build)
-    code = crud.create(
-        uow, quality.DEFECT_CODES, {"code": "X1", "description": "x"}, actor=person("t")
-    )
     with empty_engine.begin() as conn:
-        station_id = conn.scalar(text("SELECT id FROM stations"))
-        params = {"u": unit.id, "s": station_id, "t": T0, "c": code.id}
-        for _ in range(2):
-            conn.execute(
-                text(
-                    "INSERT INTO station_passes (unit_id, station_id, started_at, operator, "
-                    "result, attempt) VALUES (:u, :s, :t, '', 'pass', 1)"
-                ),
-                params,
-            )
-        conn.execute(
-            text(
-                "INSERT INTO defects (unit_id, station_id, defect_code_id, severity, disposition,"
-                " cost, found_at, notes) VALUES (:u, :s, :c, 'minor', 'pending', 0, :t, '')"
-            ),
-            params,
-        )
+        for statement in _OLD_ROWS:
+            conn.execute(text(statement), {"t": T0})
 
     db.upgrade(empty_engine)
 

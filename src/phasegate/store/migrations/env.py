@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 
 from alembic import context
-from sqlalchemy import Engine, pool
+from sqlalchemy import Connection, Engine, pool
 from sqlalchemy.exc import SAWarning
 
 from phasegate.store.db import make_engine
@@ -54,15 +56,43 @@ def run_migrations_online() -> None:
         _run(conn)
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
     )
-    with context.begin_transaction():
+    with _sqlite_keys_off(connection), context.begin_transaction():
         context.run_migrations()
+
+
+@contextlib.contextmanager
+def _sqlite_keys_off(connection: Connection) -> Iterator[None]:
+    """On SQLite, foreign keys off while the migrations run, as SQLite's documented procedure
+    for changing a table's schema asks: a batch migration copies a table, drops the old one and
+    renames the copy, and with the keys on the drop of a table that other rows refer to fails.
+    Afterwards every key is checked (``PRAGMA foreign_key_check``) and the keys are on again.
+
+    The pragma has no effect inside a transaction, so it is set only on a connection that has
+    none open yet (``phasegate.store.db`` begins transactions itself).
+    """
+    dbapi = connection.connection.dbapi_connection
+    if connection.dialect.name != "sqlite" or connection.in_transaction() or dbapi is None:
+        yield
+        return
+    dbapi.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+        broken = dbapi.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            table, rowid, parent, _ = broken[0]
+            raise RuntimeError(
+                f"after the migrations, {len(broken)} rows refer to rows that do not exist; "
+                f"the first: {table} row {rowid} refers to {parent}"
+            )
+    finally:
+        dbapi.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
