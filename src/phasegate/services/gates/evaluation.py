@@ -8,7 +8,8 @@ default plan, or the default), judged by ``phasegate.gates.evaluate`` on ``gathe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -25,17 +26,20 @@ from phasegate.gates import (
     default_plan,
     evaluate,
 )
-from phasegate.services.access import authorize
+from phasegate.services.access import authorize, scoped
 from phasegate.services.gates.evidence import gather_evidence
 from phasegate.services.gates.records import overridden_plan
 from phasegate.services.products import resolve_product
-from phasegate.store.models import GatePlanOverride, Product
+from phasegate.services.read.rows import build_age_key
+from phasegate.store.models import Build, Characteristic, GatePlanOverride, Gauge, Line, Product
 from phasegate.store.uow import UnitOfWork
 
 __all__ = [
     "FLAT_COLUMNS",
+    "EvidencePlaces",
     "check_next_gate",
     "evaluate_gate",
+    "evidence_places",
     "flat_rows",
     "plan_for",
     "readiness_order",
@@ -139,4 +143,60 @@ def readiness_order(evaluation: GateEvaluation) -> list[CriterionResult]:
     return sorted(
         evaluation.criteria,
         key=lambda c: (_UNMET_RANK[c.status.value], not c.blocking),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EvidencePlaces:
+    """Where the records an evaluation's links name live: ids by the names links use.
+
+    ``builds`` by code, ``characteristics`` by name, ``lines`` by name (the product's latest
+    build on the line, whose line performance the criteria read), ``gauges`` by name;
+    ``latest_build`` is the id of the build the BOM and parts links mean.
+    """
+
+    product: str
+    builds: Mapping[str, int]
+    characteristics: Mapping[str, int]
+    lines: Mapping[str, int]
+    gauges: Mapping[str, int]
+    latest_build: int | None
+
+
+def evidence_places(
+    uow: UnitOfWork, product: str, evaluation: GateEvaluation, *, actor: Principal
+) -> EvidencePlaces:
+    """The ids behind ``evaluation``'s links, for pages that turn them into addresses."""
+    authorize(actor, Action.READ, Kind.GATE_DECISION)
+    found = resolve_product(uow, product, actor=actor)
+    with uow:
+        builds = uow.session.execute(
+            scoped(
+                select(Build.id, Build.code, Build.phase, Build.start_date, Line.name)
+                .outerjoin(Line, Line.id == Build.line_id)
+                .where(Build.product_id == found.id),
+                actor,
+                Build,
+            )
+        ).all()
+        chars = uow.session.execute(
+            select(Characteristic.name, Characteristic.id).where(
+                Characteristic.product_id == found.id
+            )
+        ).all()
+        gauges = uow.session.execute(
+            select(Gauge.name, Gauge.id).where(
+                (Gauge.product_id == found.id) | Gauge.product_id.is_(None)
+            )
+        ).all()
+    ordered = sorted(builds, key=lambda b: build_age_key(b.start_date, b.id))
+    lines = {b.name: b.id for b in ordered if b.name is not None}
+    current = [b.id for b in ordered if b.phase is found.phase]
+    return EvidencePlaces(
+        product=found.key,
+        builds={b.code: b.id for b in ordered},
+        characteristics=dict(chars),
+        lines=lines,
+        gauges=dict(gauges),
+        latest_build=current[-1] if current else None,
     )
