@@ -508,3 +508,27 @@ def test_a_user_who_may_not_skip_the_triggers_inserts_all_the_same(
             conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
             conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
         admin.dispose()
+
+
+def test_text_with_tabs_backslashes_and_newlines_comes_back_as_it_went_in(engine: Engine) -> None:
+    """PostgreSQL takes the rows as COPY text: every character that format escapes (and the
+    text of its null marker) must come back unchanged."""
+    ctx = _setup(engine)
+    with engine.begin() as conn:
+        unit, run = _one_run(conn, ctx, "T")
+    names = ["tab\there", "back\\slash", "new\nline\r", "\\N", "ünïcødé ✓", "'quoted' \"x\""]
+    rows = [
+        _measurement(run, unit, None) | {"name": n, "text_value": n, "value": None, "unit": n[:8]}
+        for n in names
+    ]
+    rows.append(_measurement(run, unit, None) | {"value": 1e-300, "series": [[0.5, -2.25]]})
+    with engine.begin() as conn:
+        bulk.insert_measurements(conn, rows)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(
+                Measurement.name, Measurement.text_value, Measurement.value, Measurement.series
+            ).order_by(Measurement.id)
+        ).all()
+    assert [(n, t) for n, t, _, _ in stored[:-1]] == [(n, n) for n in names]
+    assert stored[-1][2:] == (1e-300, [[0.5, -2.25]])

@@ -302,8 +302,8 @@ def _prepare_columns(
     columns: Mapping[str, Sequence[Any]],
     n: int,
     convert_dt: Callable[[Any], Any] | None,
-) -> list[tuple[Any, ...]]:
-    """Columns (name -> ``n`` values) as row tuples in ``spec.columns`` order: a column not
+) -> list[Sequence[Any]]:
+    """Columns (name -> ``n`` values) in ``spec.columns`` order, as stored: a column not
     given takes its default, enums become their values, datetimes and JSON their stored form.
 
     Column by column: a conversion maps each distinct value once (the measurements of one run
@@ -322,7 +322,7 @@ def _prepare_columns(
         elif len(column) != n:
             raise ValueError(f"{spec.table.name}: column {name} has {len(column)} values, not {n}")
         prepared.append(_convert_column(spec, name, column, convert_dt))
-    return list(zip(*prepared, strict=True))
+    return prepared
 
 
 def _null() -> None:
@@ -417,12 +417,13 @@ def _insert_columns(
         conn.begin()
     dialect = conn.dialect
     if dialect.name == "postgresql":
-        data = _prepare_columns(spec, columns, n, None)
+        prepared = _prepare_columns(spec, columns, n, None)
         if spec.references and not want_ids:
-            return _copy_with_references_checked(conn, spec, columns, data)
-        return _insert_postgresql(conn, spec, data, want_ids=want_ids)
+            return _copy_with_references_checked(conn, spec, columns, prepared)
+        return _insert_postgresql(conn, spec, prepared, want_ids=want_ids)
     if dialect.name == "sqlite":
-        data = _prepare_columns(spec, columns, n, _sqlite_datetime)
+        prepared = _prepare_columns(spec, columns, n, _sqlite_datetime)
+        data = list(zip(*prepared, strict=True))
         return _insert_sqlite(conn, spec, data, want_ids=want_ids)
     raise ConfigurationError(f"bulk insert does not support the {dialect.name!r} backend")
 
@@ -431,7 +432,7 @@ def _copy_with_references_checked(
     conn: Connection,
     spec: _Spec,
     columns: Mapping[str, Sequence[Any]],
-    data: Sequence[tuple[Any, ...]],
+    prepared: list[Sequence[Any]],
 ) -> list[int]:
     """COPY rows whose references were checked once for the whole batch.
 
@@ -445,7 +446,7 @@ def _copy_with_references_checked(
     _checked_references(conn, spec, columns)
     skipped = _skip_triggers(conn)
     try:
-        return _insert_postgresql(conn, spec, data, want_ids=False)
+        return _insert_postgresql(conn, spec, prepared, want_ids=False)
     finally:
         if skipped:
             conn.exec_driver_sql("SET LOCAL session_replication_role = origin")
@@ -521,8 +522,9 @@ def _insert_sqlite(
 
 
 def _insert_postgresql(
-    conn: Connection, spec: _Spec, data: Sequence[tuple[Any, ...]], *, want_ids: bool
+    conn: Connection, spec: _Spec, prepared: list[Sequence[Any]], *, want_ids: bool
 ) -> list[int]:
+    n = len(prepared[0]) if prepared else 0
     ids: list[int] = []
     columns = spec.columns
     if want_ids:
@@ -530,22 +532,62 @@ def _insert_postgresql(
             text(
                 "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
             ),
-            {"table": spec.table.name, "n": len(data)},
+            {"table": spec.table.name, "n": n},
         )
         ids = [int(i) for (i,) in result]
         columns = ("id", *columns)
+        prepared = [ids, *prepared]
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     with dbapi.cursor() as cursor:  # type: ignore[attr-defined]
         sql = f"COPY {spec.table.name} ({', '.join(columns)}) FROM STDIN"
         with cursor.copy(sql) as copy:
-            if want_ids:
-                for ident, values in zip(ids, data, strict=True):
-                    copy.write_row((ident, *values))
-            else:
-                for values in data:
-                    copy.write_row(values)
+            copy.write(_copy_text(prepared))
     return ids
+
+
+# COPY's text format: a tab between fields, a newline after each row, \N for null; a backslash,
+# tab, newline or carriage return inside a value is escaped with a backslash.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_NULL = "\\N"
+
+
+def _copy_cell(value: Any) -> str:
+    if value is None:
+        return _COPY_NULL
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_column(column: Sequence[Any]) -> list[str]:
+    """One column as COPY text: each distinct value formatted once (names, units, times and
+    outcomes repeat), numbers formatted in C."""
+    first = next((v for v in column if v is not None), None)
+    if type(first) is float:
+        if all(type(v) is float for v in column):
+            return list(map(float.__repr__, column))
+        if all(v is None or type(v) is float for v in column):
+            return [_COPY_NULL if v is None else repr(v) for v in column]
+    if type(first) is int and all(type(v) is int for v in column):
+        return list(map(int.__repr__, column))
+    try:
+        done = {v: _copy_cell(v) for v in set(column)}
+    except TypeError:  # an unhashable value (JSON text is a string; nothing else should be)
+        return list(map(_copy_cell, column))
+    return list(map(done.__getitem__, column))
+
+
+def _copy_text(prepared: Sequence[Sequence[Any]]) -> str:
+    """The rows of ``prepared`` (columns of stored values) in COPY's text format."""
+    if not prepared or not prepared[0]:
+        return ""
+    cells = [_copy_column(column) for column in prepared]
+    return "\n".join(map("\t".join, zip(*cells, strict=True))) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
