@@ -35,6 +35,7 @@ from phasegate.web.ingest import router as ingest_router
 from phasegate.web.line_performance import router as line_performance_router
 from phasegate.web.rendering import STATIC_DIR, render
 from phasegate.web.routes import router
+from phasegate.web.what_if import router as what_if_router
 
 # The one table that turns the error family into pages: status code and heading.
 ERROR_PAGES: dict[type[PhasegateError], tuple[int, str]] = {
@@ -124,6 +125,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(ingest_router)
     app.include_router(line_performance_router)
+    app.include_router(what_if_router)
     app.include_router(defects_router)
     app.include_router(costing_router)
     app.include_router(characteristics_router)
