@@ -40,6 +40,8 @@ from phasegate.store.models import (
     Feedback,
     Finding,
     GateDecision,
+    GateReview,
+    GateSignoff,
     Measurement,
     Partner,
     Product,
@@ -466,4 +468,38 @@ def test_gate_decisions_keep_the_names_of_who_took_them(
         )
     assert sorted((k, str(p), by) for k, p, by in stored) == expected
     assert "system" not in {by for *_, by in expected}
-    assert actors == {by for *_, by in expected}
+    # The deciders, and the people who signed the gates off (named in the rationales).
+    signers = {"Lena Moreau", "Mei Chen", "Daniel Okafor", "Sofia Lindqvist"}
+    assert actors == {by for *_, by in expected} | signers
+
+
+def test_the_past_gates_were_decided_by_review_with_frozen_evidence(
+    loaded: tuple[Engine, DemoSummary],
+) -> None:
+    """AirSense One's two gates: each from an evaluation frozen with its plan, its data's
+    extent and the four sign-offs, linked to the recorded decision."""
+    engine, _ = loaded
+    with UnitOfWork.for_engine(engine) as uow:
+        reviews = uow.session.scalars(
+            select(GateReview)
+            .join(Product, Product.id == GateReview.product_id)
+            .where(Product.key == "AS1")
+            .order_by(GateReview.opened_at)
+        ).all()
+        assert [(r.to_phase.value, r.status) for r in reviews] == [
+            ("pilot", "decided"),
+            ("production", "decided"),
+        ]
+        for review in reviews:
+            assert review.decision_id is not None
+            assert review.plan_name == review.evaluation["plan"]["name"]
+            assert review.evaluation["criteria"] and review.evaluation["extent"]["units"] > 0
+            roles = uow.session.scalars(
+                select(GateSignoff.role).where(GateSignoff.review_id == review.id)
+            ).all()
+            assert sorted(r.value for r in roles) == [
+                "engineer",
+                "operations",
+                "product",
+                "quality",
+            ]

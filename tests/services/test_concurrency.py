@@ -16,8 +16,10 @@ from sqlalchemy import Engine, select
 
 from phasegate.domain.enums import AuditAction, GateOutcome, Phase
 from phasegate.domain.errors import Conflict, PhasegateError, PreconditionFailed
+from phasegate.gates import GateEvaluation
 from phasegate.services import crud, phases, products
-from phasegate.store.models import AuditEvent, GateDecision
+from phasegate.services.gates import decisions as gate_decisions
+from phasegate.store.models import AuditEvent
 from phasegate.store.uow import UnitOfWork
 from tests.factories import ACTOR, make_product, person
 
@@ -50,15 +52,18 @@ def _events(uow: UnitOfWork, entity_id: int) -> list[AuditEvent]:
 
 def test_concurrent_go_decisions_store_one(engine: Engine, uow: UnitOfWork) -> None:
     product = make_product(uow, key="RACE")
+    evaluation = GateEvaluation("RACE", Phase.PROTOTYPE, Phase.PILOT, "p", "1", GateOutcome.GO, ())
+    review = gate_decisions.open_decision(uow, "RACE", "pilot", evaluation=evaluation, actor=ACTOR)
+    for role in gate_decisions.REQUIRED_ROLES:
+        gate_decisions.sign(uow, review.id, approve=True, actor=person(role.value, role))
 
-    def go(uow: UnitOfWork, i: int) -> GateDecision:
-        return phases.record_gate_decision(
-            uow, "RACE", to_phase="pilot", outcome="go", actor=person(f"lead {i}"), rationale=""
-        )
+    def go(uow: UnitOfWork, i: int) -> gate_decisions.ReviewView:
+        actor = person(f"lead {i}")
+        return gate_decisions.decide(uow, review.id, outcome="go", rationale="", actor=actor)
 
     results = _all_at_once(engine, 8, go)
-    won = [r for r in results if isinstance(r, GateDecision)]
-    lost = [r for r in results if not isinstance(r, GateDecision)]
+    won = [r for r in results if isinstance(r, gate_decisions.ReviewView)]
+    lost = [r for r in results if not isinstance(r, gate_decisions.ReviewView)]
     assert len(won) == 1
     assert all(isinstance(r, Conflict) and "already decided" in str(r) for r in lost), lost
     assert [d.outcome for d in phases.gate_history(uow, "RACE", actor=ACTOR)] == [GateOutcome.GO]

@@ -8,7 +8,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from phasegate import __version__
-from phasegate.api import audit, characteristics, gates, health, ingest, lines, measurements
+from phasegate.api import (
+    audit,
+    characteristics,
+    gate_decisions,
+    gates,
+    health,
+    ingest,
+    lines,
+    measurements,
+)
 from phasegate.api.build_report import router as build_report_router
 from phasegate.api.control_plan import routers as control_plan_routers
 from phasegate.api.costing import router as costing_router
@@ -93,6 +102,7 @@ def create_api() -> FastAPI:
         lines.router,
         gates.router,
         gate_evaluation_router,
+        gate_decisions.router,
         ingest.router,
         measurements.router,
         defects_router,

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from phasegate.demo.control_plan import load_control_plans
 from phasegate.demo.costing import load_costs
+from phasegate.demo.gate_decisions import record_gate
 from phasegate.demo.gates import load_gate_evidence
 from phasegate.demo.generator import DEFAULT_SEED, generate
 from phasegate.demo.line_calendar import load_line_calendars
@@ -37,8 +38,8 @@ from phasegate.demo.records import (
 )
 from phasegate.domain.enums import BuildStatus, FindingStatus
 from phasegate.domain.errors import Conflict
-from phasegate.domain.policy import SYSTEM, Principal, Role
-from phasegate.services import builds, crud, database, identity, phases, products, quality, volume
+from phasegate.domain.policy import SYSTEM
+from phasegate.services import builds, crud, database, identity, products, quality, volume
 from phasegate.store.uow import UnitOfWork
 
 ACTOR = SYSTEM
@@ -302,15 +303,7 @@ class _Loader:
         for item in d.feedback:
             self._create(quality.FEEDBACK, None, self._feedback_values(item))
         for gate in sorted(d.gates, key=lambda g: g.decided_at):
-            phases.record_gate_decision(
-                self.uow,
-                gate.product,
-                to_phase=gate.to_phase,
-                outcome=gate.outcome,
-                rationale=gate.rationale,
-                decided_at=gate.decided_at,
-                actor=Principal(name=gate.decided_by, role=Role.PRODUCT),
-            )
+            record_gate(self.uow, gate)
             self._advance()
 
     def _finding_values(self, f: FindingRec) -> dict[str, Any]:

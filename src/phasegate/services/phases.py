@@ -1,4 +1,8 @@
-"""Phase changes: a product moves on only through a recorded gate decision."""
+"""Phase changes: a product moves on only through a recorded gate decision.
+
+A decision is prepared and taken in a gate review (``services.gates.decisions``), which calls
+``record_decision`` when its sign-offs are complete; nothing else moves a product.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,6 @@ from phasegate.domain.policy import Action, Kind, Principal
 from phasegate.services import audit
 from phasegate.services.access import authorize
 from phasegate.services.crud import Resource
-from phasegate.services.paging import parse_enum
 from phasegate.services.products import resolve_product
 from phasegate.store.models import GateDecision, Product
 from phasegate.store.uow import UnitOfWork
@@ -34,7 +37,7 @@ class Decision:
     rationale: str
 
 
-# Gate decisions as callers see them: every column is set by ``record_gate_decision``.
+# Gate decisions as callers see them: every column is set by ``record_decision``.
 GATE_DECISIONS = Resource(
     name="gate decision",
     model=GateDecision,
@@ -51,45 +54,41 @@ GATE_DECISIONS = Resource(
 )
 
 
-def record_gate_decision(
+def record_decision(
     uow: UnitOfWork,
-    product: str | int,
+    item: Product,
     *,
-    to_phase: Phase | str,
-    outcome: GateOutcome | str,
+    to_phase: Phase,
+    outcome: GateOutcome,
     rationale: str,
+    decided_by: str,
     decided_at: dt.datetime | None = None,
-    actor: Principal,
 ) -> GateDecision:
-    """Record the decision at the gate into ``to_phase``; go or conditional go moves the product.
+    """Record the decision at the gate into ``to_phase``; go or conditional go moves ``item``.
 
-    A no-go is recorded too (the product stays). A conditional go needs the conditions written
-    in ``rationale``. The gate must be the product's next one (``GateBlocked``) and not passed
-    yet (``Conflict``, also for all but one of concurrent decisions at one gate: the product is
-    read under the write lock, its phase changes only from the phase the decision was taken in,
-    and the database keeps one go or conditional go per gate). The deciding user is ``actor``,
-    whose role must allow deciding gates: the decision and its audit event name them.
+    The one path by which a product changes phase. It is called inside a write block, with
+    ``item`` read under the write lock, by ``services.gates.decisions.decide`` once a gate
+    review's sign-offs are complete: the caller checks who decides and commits. A no-go is
+    recorded too (the product stays). The gate must be the product's next one (``GateBlocked``)
+    and not passed yet (``Conflict``, also for all but one of concurrent decisions at one gate:
+    the product's phase changes only from the phase the decision was taken in, and the database
+    keeps one go or conditional go per gate). The decision and its audit event name
+    ``decided_by``.
     """
-    authorize(actor, Action.DECIDE_GATE, Kind.GATE_DECISION)
-    target = parse_enum(Phase, "to_phase", to_phase)
-    verdict = parse_enum(GateOutcome, "outcome", outcome)
-    _check_decision(verdict, rationale)
-    with uow.write():
-        item = uow.get(Product, resolve_product(uow, product, actor=actor).id, lock=True)
-        _check_not_passed(uow, item, target)
-        check_gate_sequence(item.key, item.phase, target)
-        decision = GateDecision(
-            product_id=item.id,
-            from_phase=item.phase,
-            to_phase=target,
-            outcome=verdict,
-            decided_by=actor.name,
-            rationale=rationale.strip(),
-            decided_at=decided_at or dt.datetime.now(dt.UTC),
-        )
-        _apply(uow, item, decision, actor=actor.name)
-        uow.commit()
-        return decision
+    _check_decision(outcome, rationale)
+    _check_not_passed(uow, item, to_phase)
+    check_gate_sequence(item.key, item.phase, to_phase)
+    decision = GateDecision(
+        product_id=item.id,
+        from_phase=item.phase,
+        to_phase=to_phase,
+        outcome=outcome,
+        decided_by=decided_by,
+        rationale=rationale.strip(),
+        decided_at=decided_at or dt.datetime.now(dt.UTC),
+    )
+    _apply(uow, item, decision, actor=decided_by)
+    return decision
 
 
 def _check_decision(verdict: GateOutcome, rationale: str) -> None:

@@ -30,7 +30,8 @@ from tests.adapters.api.support import (
     uow_of,
 )
 
-PARAMETERS = {"id": "1", "ref": "1"}
+PARAMETERS = {"id": "1", "ref": "1", "to": "pilot", "code": "B-1", "name": "Gap", "key": "1"}
+PARAMETERS.update({"build_id": "1", "serial": "S-1", "characteristic_id": "1", "table": "points"})
 DECISION = {"to_phase": "pilot", "outcome": "go", "rationale": "evidence reviewed"}
 
 
@@ -179,7 +180,7 @@ def test_a_read_token_cannot_change_anything_even_an_admins(client: TestClient) 
         "forbidden",
     )
     assert_error(
-        client.post("/products/AQM/gate-decisions", json=DECISION, headers=read_only),
+        client.post("/products/AQM/gates/pilot/reviews", headers=read_only),
         403,
         "forbidden",
     )
@@ -255,26 +256,28 @@ def test_a_gate_decision_is_the_tokens_users(client: TestClient) -> None:
     add_user(client, "ed", Role.ENGINEER)
     engineer = bearer(new_token(client, "ed", (Scope.WRITE,)))
     assert_error(
-        client.post("/products/AQM/gate-decisions", json=DECISION, headers=engineer),
+        client.post("/products/AQM/gates/pilot/reviews", headers=engineer),
         403,
         "forbidden",
     )
-    assert client.get("/products/AQM/gate-decisions").json() == []
-
     product_owner = bearer(new_token(client, "pia", (Scope.WRITE,)))
+    review = client.post("/products/AQM/gates/pilot/reviews", headers=product_owner).json()
+    assert review["opened_by"] == "pia"
+    signed = client.post(
+        f"/gate-reviews/{review['id']}/signoffs", json={"approve": True}, headers=product_owner
+    ).json()
+    assert [(s["role"], s["signed_by"]) for s in signed["signoffs"]] == [("product", "pia")]
     named = {**DECISION, "decided_by": "someone else"}
+    del named["to_phase"]
     assert_error(
-        client.post("/products/AQM/gate-decisions", json=named, headers=product_owner),
+        client.post(f"/gate-reviews/{review['id']}/decision", json=named, headers=product_owner),
         422,
         "invalid_input",
         "decided_by",
     )
-    response = client.post("/products/AQM/gate-decisions", json=DECISION, headers=product_owner)
-    assert response.status_code == 201, response.text
-    assert response.json()["decided_by"] == "pia"
     events = client.get("/audit-events", params={"action": "decision"}).json()["items"]
-    assert [(e["actor"], e["after"]["decided_by"]) for e in events] == [("pia", "pia")]
-    assert client.get("/products/AQM").json()["phase"] == "pilot"
+    assert {e["actor"] for e in events} == {"pia"}
+    assert client.get("/products/AQM").json()["phase"] == "prototype"
 
 
 # A partner user's scope -----------------------------------------------------------------------
@@ -433,7 +436,7 @@ def test_a_partner_is_refused_what_the_policy_keeps_from_it(
         ("GET", f"/feedback/{ours['feedback']}"),
         ("GET", "/audit-events"),
         ("GET", "/products/AQM/gate-decisions"),
-        ("POST", "/products/AQM/gate-decisions"),
+        ("POST", "/products/AQM/gates/pilot/reviews"),
         ("POST", "/builds"),
         ("PATCH", f"/builds/{ours['build']}"),
         ("PATCH", "/products/AQM"),

@@ -181,13 +181,13 @@ def _audit_events(client: httpx.Client, **filters: Any) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_one_gate_decision_per_gate(server: Server, round_: int) -> None:
+def test_one_open_review_per_gate(server: Server, round_: int) -> None:
+    """Of reviews of one gate opened at once, one opens; the others hear it is open."""
     key = f"GATE-{round_}"
     with _client(server) as client:
         _created(client, "/products", {"key": key, "name": f"Gate race {round_}"})
-    decision = {"to_phase": "pilot", "outcome": "go", "rationale": "evidence reviewed"}
     responses = _all_at_once(
-        server, PARALLEL, lambda c, _: c.post(f"/products/{key}/gate-decisions", json=decision)
+        server, PARALLEL, lambda c, _: c.post(f"/products/{key}/gates/pilot/reviews")
     )
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 1, 409: PARALLEL - 1}, [
@@ -195,16 +195,14 @@ def test_one_gate_decision_per_gate(server: Server, round_: int) -> None:
     ]
     for response in responses:
         if response.status_code == 409:
-            assert _error_type(response) in {"conflict", "gate_blocked"}
+            assert _error_type(response) == "conflict"
     with _client(server) as client:
-        stored = client.get(f"/products/{key}/gate-decisions").json()
-        assert len(stored) == 1 and stored[0]["outcome"] == "go"
-        assert client.get(f"/products/{key}").json()["phase"] == "pilot"
+        assert client.get(f"/products/{key}").json()["phase"] == "prototype"
         product_id = client.get(f"/products/{key}").json()["id"]
-        decisions = [
+        opened = [
             e for e in _audit_events(client, product_id=product_id) if e["action"] == "decision"
         ]
-        assert len(decisions) == 1
+        assert len(opened) == 1 and opened[0]["summary"].endswith("opened, suggestion No go")
 
 
 def test_one_change_per_version(server: Server) -> None:

@@ -74,8 +74,9 @@ def test_a_nul_character_is_422_everywhere(client: TestClient, world: World) -> 
         assert_error(client.get("/products", params=params), 422, "invalid_input")
     assert_error(client.get("/builds", params={"product": "\x00"}), 422, "invalid_input")
     assert_error(client.get("/audit-events", params={"actor": "\x00"}), 422, "invalid_input")
-    decision = {"to_phase": "pilot", "outcome": "no_go", "rationale": "\x00"}
-    response = client.post("/products/AQM/gate-decisions", json=decision)
+    review = client.post("/products/AQM/gates/pilot/reviews").json()
+    decision = {"outcome": "no_go", "rationale": "\x00"}
+    response = client.post(f"/gate-reviews/{review['id']}/decision", json=decision)
     assert_error(response, 422, "invalid_input", "rationale")
     assert client.get("/products/AQM/gate-decisions").json() == []
 
@@ -85,8 +86,9 @@ def test_a_lone_surrogate_is_422(client: TestClient, world: World) -> None:
     raw = b'{"key": "SUR", "name": "a\\ud800b"}'
     response = client.post("/products", content=raw, headers=JSON)
     assert_error(response, 422, "invalid_input", "name")
-    raw = b'{"to_phase": "pilot", "outcome": "no_go", "rationale": "\\udfff"}'
-    response = client.post("/products/AQM/gate-decisions", content=raw, headers=JSON)
+    review = client.post("/products/AQM/gates/pilot/reviews").json()
+    raw = b'{"outcome": "no_go", "rationale": "\\udfff"}'
+    response = client.post(f"/gate-reviews/{review['id']}/decision", content=raw, headers=JSON)
     assert_error(response, 422, "invalid_input", "rationale")
     paired = b'{"key": "EMOJI", "name": "\\ud83d\\ude00"}'  # a whole pair is one character
     assert client.post("/products", content=paired, headers=JSON).status_code == 201

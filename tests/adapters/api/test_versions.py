@@ -13,8 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from phasegate.api import resources
-from tests.adapters.api.support import World, assert_error, make_world
+from tests.adapters.api.support import World, assert_error, make_world, uow_of
 from tests.adapters.api.test_records import CASES, COLLECTIONS
+from tests.gate_support import pass_gate
 
 
 @pytest.fixture
@@ -142,10 +143,7 @@ def test_a_gate_decision_moves_the_product_to_a_new_version(
     client: TestClient, world: World
 ) -> None:
     read = client.get("/products/AQM")
-    decided = client.post(
-        "/products/AQM/gate-decisions", json={"to_phase": "pilot", "outcome": "go"}
-    )
-    assert decided.status_code == 201, decided.text
+    pass_gate(uow_of(client), "AQM", "pilot")
     assert client.get("/products/AQM").headers["etag"] != read.headers["etag"]
     stale = client.patch(
         "/products/AQM", json={"name": "x"}, headers={"If-Match": read.headers["etag"]}

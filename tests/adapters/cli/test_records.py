@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from phasegate.domain.policy import SYSTEM, Principal, Role
-from phasegate.services import crud, identity, phases, products
+from phasegate.domain.policy import SYSTEM
+from phasegate.services import crud, identity, products
 from phasegate.store import db
 from phasegate.store.uow import UnitOfWork
 from tests.adapters.cli.conftest import Runner
 from tests.factories import make_build, make_product, make_unit
+from tests.gate_support import pass_gate
 
 
 def _seed(url: str) -> None:
@@ -22,14 +23,7 @@ def _seed(url: str) -> None:
     make_product(uow, key="LAMP", name="Desk lamp")
     build = make_build(uow, product_id=product.id, code="PROTO-A")
     make_unit(uow, build, serial="AQM-0001")
-    phases.record_gate_decision(
-        uow,
-        "AQM",
-        to_phase="pilot",
-        outcome="go",
-        rationale="",
-        actor=Principal(name="PM", role=Role.PRODUCT),
-    )
+    pass_gate(uow, "AQM", "pilot")
     engine.dispose()
 
 

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from phasegate.domain.policy import SYSTEM, Role
-from phasegate.services import builds, crud, identity, phases, products, quality
+from phasegate.services import builds, crud, identity, products, quality
+from phasegate.services.gates.decisions import ActionItem
 from phasegate.store.models import (
     BuildCharacteristicStat,
     BuildStationStat,
@@ -27,6 +28,7 @@ from phasegate.store.models import (
     Unit,
 )
 from phasegate.store.uow import UnitOfWork
+from tests.gate_support import pass_gate
 
 T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 PASSWORD = "page-tests-password"
@@ -199,31 +201,28 @@ def populate(engine: Engine, *, pilot_units: int = 120) -> WebData:
         start_date="2026-03-02",
         purpose="First pilot run on line A",
     )
-    phases.record_gate_decision(
+    pass_gate(
         uow,
         "DRN",
-        to_phase="pilot",
+        "pilot",
         outcome="conditional",
-        actor=SYSTEM,
+        decided_by=SYSTEM.name,
         rationale="Go, provided motor noise is re-verified on rev C.",
         decided_at=dt.datetime(2026, 2, 27, 15, 0, tzinfo=dt.UTC),
+        actions=(ActionItem("Re-verify motor noise on rev C", "J. Ortega", dt.date(2026, 3, 31)),),
     )
-    phases.record_gate_decision(
+    pass_gate(
         uow,
         "PWR",
-        to_phase="pilot",
-        outcome="go",
-        actor=SYSTEM,
-        rationale="",
+        "pilot",
+        decided_by=SYSTEM.name,
         decided_at=dt.datetime(2025, 9, 1, tzinfo=dt.UTC),
     )
-    phases.record_gate_decision(
+    pass_gate(
         uow,
         "PWR",
-        to_phase="production",
-        outcome="go",
-        actor=SYSTEM,
-        rationale="",
+        "production",
+        decided_by=SYSTEM.name,
         decided_at=dt.datetime(2026, 1, 15, tzinfo=dt.UTC),
     )
     sensor_build = _create(
