@@ -13,7 +13,7 @@ A station whose mean and CV are left as shown keeps its measured times; a new me
 CV scales its times (their shape kept); a new CV makes its time a lognormal with that mean and
 CV (a CV of 0: a fixed time). Every value is checked by the line model's own rules
 (:func:`phasegate.line.model.parse_line`) and shown beside its field; the run is bounded
-(:data:`MAX_UNITS`, :data:`MAX_REPLICATIONS`).
+(:data:`MAX_UNITS`, :data:`MAX_REPLICATIONS`, :data:`MAX_RUN`, :data:`MAX_SERVERS`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ router = APIRouter(include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 MAX_UNITS = 20_000
 """Units per replication the page simulates at most (longer runs: ``phasegate line simulate``)."""
 MAX_REPLICATIONS = 20
-MAX_SERVERS = 100
+MAX_RUN = 100_000
+"""Units in all (units x replications) per line: both lines run in about a second or two."""
+MAX_SERVERS = 10  # per station: the event loop's work per event grows with the servers
 MAX_BUFFER = 1_000
 DEFAULT_UNITS = 2_000
 DEFAULT_REPLICATIONS = 5
@@ -167,6 +169,12 @@ def read_run(pilot: PilotLine, values: Mapping[str, str]) -> Run:
         demand = _whole(values["demand"], "demand", errors, 1, 10**9)
     units = _whole(values["units"], "units", errors, 1, MAX_UNITS)
     replications = _whole(values["replications"], "replications", errors, 2, MAX_REPLICATIONS)
+    if units is not None and replications is not None and units * replications > MAX_RUN:
+        errors["units"] = (
+            f"{units:,} units x {replications} replications is more than this page runs "
+            f"({MAX_RUN:,} units in all): fewer units or replications, or use phasegate line "
+            "simulate"
+        )
     stations = []
     for i, (station, source) in enumerate(zip(pilot.line.stations, pilot.sources, strict=True)):
         # A field that is not a number stands in as a valid value, so that the line model's
@@ -296,6 +304,8 @@ def _page(
         "chart": None if sides is None else shares_chart(sides[0].result, sides[1].result),
         "max_units": MAX_UNITS,
         "max_replications": MAX_REPLICATIONS,
+        "max_run": MAX_RUN,
+        "max_servers": MAX_SERVERS,
         "seed": SEED,
         "warmup": None if run is None else warmup_of(run.units),
     }
@@ -316,8 +326,14 @@ def what_if_page(request: Request, build_id: BuildId) -> Response:
 
 @router.post("/builds/{build_id}/what-if", name="build_what_if_run", openapi_extra=READ_BUILDS)
 async def what_if_run(request: Request, build_id: BuildId) -> Response:
+    form = await request.form()
+    # The database and the simulation run off the event loop.
+    return await run_in_threadpool(_answer, request, build_id, form)
+
+
+def _answer(request: Request, build_id: int, form: FormData) -> Response:
     pilot = line_from_build(page_uow(request), build_id, actor=actor(request))
-    values = _read(await request.form(), field_names(pilot))
+    values = _read(form, field_names(pilot))
     try:
         run = read_run(pilot, values)
     except InvalidInput as error:
@@ -325,8 +341,7 @@ async def what_if_run(request: Request, build_id: BuildId) -> Response:
         for problem in error.fields:
             errors.setdefault(problem.loc, problem.message)
         return _page(request, pilot, values, errors=errors, status_code=400)
-    sides = await run_in_threadpool(_simulate, pilot, run)
-    return _page(request, pilot, values, sides=sides, run=run)
+    return _page(request, pilot, values, sides=_simulate(pilot, run), run=run)
 
 
 def _simulate(pilot: PilotLine, run: Run) -> tuple[Side, Side]:

@@ -22,7 +22,7 @@ from phasegate.services.line_model import line_from_build
 from phasegate.store import db
 from phasegate.store.models import Build
 from phasegate.store.uow import UnitOfWork
-from phasegate.web.what_if import MAX_UNITS
+from phasegate.web.what_if import MAX_REPLICATIONS, MAX_RUN, MAX_SERVERS, MAX_UNITS
 from tests.adapters.web.conftest import Site, csrf_token, serve, settings_for
 
 HX = {"HX-Request": "true"}
@@ -119,6 +119,8 @@ def test_without_htmx_the_answer_is_the_whole_page(client: TestClient, site: Sit
         ("mean_3", "fast", "must be a number, got 'fast'"),
         ("units", str(10 * MAX_UNITS), f"at most {MAX_UNITS:,} on this page"),
         ("replications", "1", "must be a whole number >= 2, got 1"),
+        ("replications", "200", f"at most {MAX_REPLICATIONS} on this page, got 200"),
+        ("servers_1", str(MAX_SERVERS + 1), f"at most {MAX_SERVERS} on this page"),
         ("demand", "0", "must be a whole number >= 1, got 0"),
         ("servers_2", "1e9", "must be a whole number, got '1e9'"),
     ],
@@ -135,6 +137,17 @@ def test_bad_values_are_named_beside_their_field(
         assert list(errors) == [field]
         assert message in errors[field]
         assert "data-what-if-result" not in answer.text
+
+
+def test_a_run_is_bounded_in_units_in_all(client: TestClient, site: Site) -> None:
+    build_id = site.data.pilot_build_id
+    units = MAX_RUN // MAX_REPLICATIONS + 1
+    form = _form(client, build_id) | {"units": str(units), "replications": str(MAX_REPLICATIONS)}
+    answer = client.post(f"/builds/{build_id}/what-if", data=form, headers=HX)
+    assert answer.status_code == 400
+    message = _errors(answer.text)["units"]
+    assert f"{units:,} units x {MAX_REPLICATIONS} replications" in message
+    assert f"({MAX_RUN:,} units in all)" in message
 
 
 def test_several_bad_values_at_once(client: TestClient, site: Site) -> None:
