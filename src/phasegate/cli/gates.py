@@ -72,3 +72,7 @@ def evaluate(
     )
     emit_rows(rows, fmt, columns=TABLE_COLUMNS, title=title)
     console.print(f"Suggestion: {result.suggestion.value}")
+
+
+# The commands deciding a gate by review (open, sign, waive, decide, show) join from their module.
+from phasegate.cli import gate_decisions as _gate_decisions  # noqa: E402, F401
