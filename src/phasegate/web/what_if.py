@@ -55,6 +55,7 @@ CONFIDENCE = 0.95
 MEAN_FORMAT = "{:.6g}"
 CV_FORMAT = "{:.4g}"
 WHOLE = re.compile(r"-?[0-9]{1,12}")
+LONG = re.compile(r"[0-9]{13,}")  # digits beyond any bound here, never read as a number
 ANY = -(10**13)  # no lower bound here: the line model's rule names it
 
 
@@ -109,6 +110,9 @@ def _read(form: FormData, names: Sequence[str]) -> dict[str, str]:
 
 def _whole(text: str, name: str, errors: dict[str, str], low: int, high: int) -> int | None:
     """``text`` as a whole number; a problem is noted under ``name``."""
+    if WHOLE.fullmatch(text) is None and LONG.fullmatch(text) is not None:
+        errors[name] = f"at most {high:,} on this page, got a {len(text)}-digit number"
+        return None
     if WHOLE.fullmatch(text) is None:
         errors[name] = f"must be a whole number, got {text!r}" if text else "required"
         return None

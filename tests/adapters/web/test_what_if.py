@@ -123,6 +123,7 @@ def test_without_htmx_the_answer_is_the_whole_page(client: TestClient, site: Sit
         ("servers_1", str(MAX_SERVERS + 1), f"at most {MAX_SERVERS} on this page"),
         ("demand", "0", "must be a whole number >= 1, got 0"),
         ("servers_2", "1e9", "must be a whole number, got '1e9'"),
+        ("buffer_0", "9" * 5000, "at most 1,000 on this page"),
     ],
 )
 def test_bad_values_are_named_beside_their_field(
