@@ -288,12 +288,16 @@ def test_pilot_evidence_comes_from_the_pilot_build(uow: UnitOfWork) -> None:
     ] == [("PV-MCU", True, True, False)]
     assert evidence.line_performance is not None
     assert evidence.line_performance.name == line.name
-    assert evidence.line_performance.simulated_throughput_per_hour is None
+    # Demand: 100,000 a year over one 8-hour shift on 250 days = 50 an hour. The two stations
+    # take about 30 s a unit (a reworked unit 60 s at S2): the simulated line makes far more.
+    assert evidence.line_performance.demand_per_hour == pytest.approx(50.0)
+    simulated = evidence.line_performance.simulated_throughput_per_hour
+    assert simulated is not None and 60.0 < simulated < 130.0
 
     criteria = _by_id(evaluate_gate(uow, product.key, Phase.PRODUCTION, actor=ACTOR))
     assert criteria["regulatory-units"]["value"] == 1  # 3 required - 2 allocated
     assert criteria["go-to-market"]["value"] == 1
     assert (criteria["parts-sourced"]["status"], criteria["parts-sourced"]["value"]) == ("fail", 1)
-    assert criteria["throughput-demand"]["status"] == "insufficient_evidence"
+    assert criteria["throughput-demand"]["status"] == "pass"
     # No control plan yet: coverage lacks evidence rather than passing.
     assert criteria["control-plan-coverage"]["status"] == "insufficient_evidence"

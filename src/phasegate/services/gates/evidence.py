@@ -26,8 +26,8 @@ to one build's rows, never to a product's measurements in bulk:
 - **FPY** and **line performance**: the latest pilot build, as its build report and line page
   show them (``read.build_report``, ``read.line_performance``): first-pass counts per unit,
   the bottleneck's effective cycle time against the takt time, and the demand per working hour;
-  the simulated throughput stays ``None`` (the criterion lacks evidence) until a simulation
-  result is stored with the line;
+  the simulated throughput is the line model of the pilot build's passes
+  (``services.line_model``) run through the line simulation (:func:`simulated_throughput`);
 - **control plan** and **gauges**: ``services.control_plan.ctq_coverage`` for the latest
   build's revision; only a released plan counts; each CTQ's gauge is its best-supported
   covering gauge with that gauge's latest study;
@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from phasegate.domain.enums import Allocation, Phase
+from phasegate.domain.errors import InvalidInput
 from phasegate.domain.policy import Action, Kind, Principal
 from phasegate.gates import (
     BomEvidence,
@@ -67,6 +68,7 @@ from phasegate.services.access import authorize, scoped
 from phasegate.services.allocation import allocation_counts
 from phasegate.services.control_plan import ctq_coverage
 from phasegate.services.costing import BuildCost, build_cost_by_id, latest_line_build_cost
+from phasegate.services.line_model import line_from_build
 from phasegate.services.products import resolve_product
 from phasegate.services.read.build_report import _first_pass_units as first_pass_units
 from phasegate.services.read.characteristic import MIN_CHART_POINTS, build_characteristics
@@ -87,9 +89,15 @@ from phasegate.store.models import (
 )
 from phasegate.store.uow import UnitOfWork
 
-__all__ = ["BuildFacts", "gather_evidence"]
+__all__ = ["BuildFacts", "gather_evidence", "simulated_throughput"]
 
 SECONDS_PER_HOUR = 3600.0
+# The simulation behind throughput_vs_demand: small, seeded, so an evaluation stays quick and
+# gives the same number for the same passes.
+SIMULATED_UNITS = 2_000
+SIMULATION_WARMUP = 200
+SIMULATION_REPLICATIONS = 5
+SIMULATION_SEED = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +302,32 @@ def _fpy(uow: UnitOfWork, build: BuildFacts) -> FpyEvidence | None:
     return FpyEvidence(build.code, first_pass, tested) if tested else None
 
 
+def simulated_throughput(uow: UnitOfWork, build_id: int, *, actor: Principal) -> float | None:
+    """Units per hour the build's line makes in simulation; ``None`` when its passes cannot
+    make a line model (no finished pass, a station with neither a pass nor a planned time).
+
+    The line model is ``services.line_model.line_from_build`` with each station's times fitted
+    by a lognormal; the simulation runs :data:`SIMULATED_UNITS` units after
+    :data:`SIMULATION_WARMUP`, over :data:`SIMULATION_REPLICATIONS` replications from
+    :data:`SIMULATION_SEED`, so the same passes give the same number.
+    """
+    try:
+        model = line_from_build(uow, build_id, actor=actor, fit="lognormal")
+    except InvalidInput:
+        return None
+    # Imported here: the compiled simulation takes seconds to load, and only this needs it.
+    from phasegate.line.simulation import simulate
+
+    result = simulate(
+        model.line,
+        SIMULATED_UNITS,
+        replications=SIMULATION_REPLICATIONS,
+        seed=SIMULATION_SEED,
+        warmup=SIMULATION_WARMUP,
+    )
+    return float(result.throughput_per_hour)
+
+
 def _line(uow: UnitOfWork, build: BuildFacts, actor: Principal) -> LineEvidence | None:
     perf = build_line_performance(uow, build.id, actor=actor)
     if perf.line is None:
@@ -308,7 +342,7 @@ def _line(uow: UnitOfWork, build: BuildFacts, actor: Principal) -> LineEvidence 
         bottleneck=None if bottleneck is None else bottleneck.name,
         bottleneck_cycle_time_s=None if perf.balance is None else perf.balance.bottleneck_s,
         takt_s=None if perf.takt is None else perf.takt.takt_s,
-        simulated_throughput_per_hour=None,
+        simulated_throughput_per_hour=simulated_throughput(uow, build.id, actor=actor),
         demand_per_hour=demand,
     )
 
