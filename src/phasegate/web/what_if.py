@@ -114,7 +114,7 @@ def _whole(text: str, name: str, errors: dict[str, str], low: int, high: int) ->
         errors[name] = f"at most {high:,} on this page, got a {len(text)}-digit number"
         return None
     if WHOLE.fullmatch(text) is None:
-        errors[name] = f"must be a whole number, got {text!r}" if text else "required"
+        errors[name] = f"must be a whole number, got {_shown(text)}" if text else "required"
         return None
     number = int(text)
     if number > high:
@@ -126,14 +126,19 @@ def _whole(text: str, name: str, errors: dict[str, str], low: int, high: int) ->
     return number
 
 
+def _shown(text: str) -> str:
+    """What was typed, quoted, cut short when long."""
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
 def _number(text: str, name: str, errors: dict[str, str]) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        errors[name] = f"must be a number, got {text!r}" if text else "required"
+        errors[name] = f"must be a number, got {_shown(text)}" if text else "required"
         return None
     if not math.isfinite(value):
-        errors[name] = f"must be a finite number, got {text!r}"
+        errors[name] = f"must be a finite number, got {_shown(text)}"
         return None
     return value
 
