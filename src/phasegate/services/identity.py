@@ -9,6 +9,7 @@ failed sign-ins enter the audit trail; no password, hash, session id or token ev
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
@@ -46,8 +47,13 @@ TOUCH_INTERVAL = dt.timedelta(seconds=60)
 NAME_MAX_LENGTH = 80
 
 _hasher = PasswordHash.recommended()
-# Verified against when the user does not exist, so both answers take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so both answers take the same time.
+    Made at the first sign-in, not at import: a command that signs no one in pays nothing."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def digest(secret: str) -> str:
@@ -366,7 +372,7 @@ def authenticate(uow: UnitOfWork, name: str, password: str, *, client: str = "")
         user = _find_user(uow, name) if name and unstorable_reason(name) is None else None
         hashed = user.password_hash if user is not None else None
         ok, rehashed = _hasher.verify_and_update(
-            password[:PASSWORD_MAX_LENGTH], hashed or _DUMMY_HASH
+            password[:PASSWORD_MAX_LENGTH], hashed or _dummy_hash()
         )
         now = utcnow()
         if user is not None and user.locked_until is not None and user.locked_until > now:
