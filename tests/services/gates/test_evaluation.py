@@ -12,19 +12,17 @@ import datetime as dt
 
 import pytest
 
-from phasegate.domain.enums import Allocation, Outcome, Phase, UnitStatus
+from phasegate.domain.enums import Outcome, Phase, UnitStatus
 from phasegate.domain.errors import Forbidden, InvalidInput
 from phasegate.domain.policy import Role
 from phasegate.gates import Waiver
 from phasegate.services import costing, crud, products
 from phasegate.services.gates.evaluation import evaluate_gate, plan_for
-from phasegate.services.gates.evidence import gather_evidence
-from phasegate.services.gates.records import GATE_PLANS, GTM_ITEMS
+from phasegate.services.gates.records import GATE_PLANS
 from phasegate.services.volume import (
     BuildVolume,
     MeasurementRecord,
     RunRecord,
-    StationPassRecord,
     UnitRecord,
     record_build_volume,
 )
@@ -214,90 +212,3 @@ def test_reading_a_gate_needs_the_gate_decision_read_right(uow: UnitOfWork) -> N
     outsider = person("cm user", Role.PARTNER, partner_id=partner.id)
     with pytest.raises(Forbidden):
         evaluate_gate(uow, product.key, Phase.PILOT, actor=outsider)
-
-
-def test_pilot_evidence_comes_from_the_pilot_build(uow: UnitOfWork) -> None:
-    """A pilot with 4 units on a 2-station line: one reworked at S2, so 3 of 4 pass first time;
-    2 units allocated to regulatory approval of 3 required; a checklist of two items, one done;
-    a single-source part whose risk nobody accepted."""
-    product = make_product(uow, target_unit_cost=40.0, target_annual_volume=100_000)
-    crud.update(uow, products.PRODUCTS, product.id, {"regulatory_units_required": 3}, actor=ACTOR)
-    rev = make_revision(uow, product)
-    line = make_line(uow, stations=2)
-    pilot = make_build(
-        uow, code="PV-PLT", phase="pilot", fidelity=None, technique=None,
-        product_id=product.id, revision_id=rev.id, line_id=line.id,
-    )  # fmt: skip
-    serials = [f"PV-{i}" for i in range(4)]
-    units = [
-        UnitRecord(s, UnitStatus.PASSED,
-                   Allocation.REGULATORY if i < 2 else Allocation.UNALLOCATED, created_at=T0)
-        for i, s in enumerate(serials)
-    ]  # fmt: skip
-    passes = []
-    for i, serial in enumerate(serials):
-        start = T0 + dt.timedelta(minutes=5 * i)
-        for k, station in enumerate(("S1", "S2")):
-            at = start + dt.timedelta(seconds=40 * k)
-            passes.append(
-                StationPassRecord(serial, station, at, at + dt.timedelta(seconds=30),
-                                  Outcome.FAIL if (i == 3 and k == 1) else Outcome.PASS)
-            )  # fmt: skip
-        if i == 3:
-            at = start + dt.timedelta(seconds=120)
-            passes.append(
-                StationPassRecord(serial, "S2", at, at + dt.timedelta(seconds=30),
-                                  Outcome.PASS, attempt=2)
-            )  # fmt: skip
-    volume = BuildVolume(units=units, station_passes=passes)
-    record_build_volume(uow, pilot.id, volume, actor=ACTOR)
-    for title, done in (("Launch plan", True), ("Service manual", False)):
-        crud.create(
-            uow, GTM_ITEMS, {"product_id": product.id, "title": title, "done": done}, actor=ACTOR
-        )
-    part = crud.create(
-        uow, costing.PARTS,
-        {"number": "PV-MCU", "standard_cost": 3.0, "sourced": True, "single_source": True},
-        actor=ACTOR,
-    )  # fmt: skip
-    crud.create(
-        uow, costing.BOM_LINES,
-        {"product_id": product.id, "revision_id": rev.id, "part_id": part.id,
-         "quantity_per_unit": 1},
-        actor=ACTOR,
-    )  # fmt: skip
-    with uow.write():
-        uow.get(Product, product.id).phase = Phase.PILOT
-        uow.commit()
-
-    evidence = gather_evidence(uow, product.key, Phase.PRODUCTION, actor=ACTOR)
-    assert evidence.latest_build == "PV-PLT"
-    assert evidence.fpy is not None
-    assert (evidence.fpy.passed_first, evidence.fpy.units) == (3, 4)
-    assert evidence.intended_line == line.name
-    assert [(b.code, b.line, b.units_built) for b in evidence.pilot_builds or ()] == [
-        ("PV-PLT", line.name, 4)
-    ]
-    assert evidence.regulatory is not None
-    assert (evidence.regulatory.allocated, evidence.regulatory.required) == (2, 3)
-    assert [(i.name, i.done) for i in evidence.go_to_market or ()] == [
-        ("Launch plan", True), ("Service manual", False)
-    ]  # fmt: skip
-    assert [
-        (p.part, p.sourced, p.single_source, p.risk_accepted) for p in evidence.parts or ()
-    ] == [("PV-MCU", True, True, False)]
-    assert evidence.line_performance is not None
-    assert evidence.line_performance.name == line.name
-    # Demand: 100,000 a year over one 8-hour shift on 250 days = 50 an hour. The two stations
-    # take about 30 s a unit (a reworked unit 60 s at S2): the simulated line makes far more.
-    assert evidence.line_performance.demand_per_hour == pytest.approx(50.0)
-    simulated = evidence.line_performance.simulated_throughput_per_hour
-    assert simulated is not None and 60.0 < simulated < 130.0
-
-    criteria = _by_id(evaluate_gate(uow, product.key, Phase.PRODUCTION, actor=ACTOR))
-    assert criteria["regulatory-units"]["value"] == 1  # 3 required - 2 allocated
-    assert criteria["go-to-market"]["value"] == 1
-    assert (criteria["parts-sourced"]["status"], criteria["parts-sourced"]["value"]) == ("fail", 1)
-    assert criteria["throughput-demand"]["status"] == "pass"
-    # No control plan yet: coverage lacks evidence rather than passing.
-    assert criteria["control-plan-coverage"]["status"] == "insufficient_evidence"
