@@ -30,6 +30,7 @@ from phasegate.web.control_plan import router as control_plan_router
 from phasegate.web.characteristics import router as characteristics_router
 from phasegate.web.costing import router as costing_router
 from phasegate.web.defects import router as defects_router
+from phasegate.web.gate_decisions import router as gate_decisions_router
 from phasegate.web.gates import router as gates_router
 from phasegate.web.ingest import router as ingest_router
 from phasegate.web.line_performance import router as line_performance_router
@@ -131,6 +132,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(characteristics_router)
     app.include_router(control_plan_router)
     app.include_router(gates_router)
+    app.include_router(gate_decisions_router)
     app.include_router(auth.router)
     app.add_exception_handler(auth.SignInRequired, _sign_in_required)
     app.add_exception_handler(auth.PasswordChangeRequired, _password_change_required)
