@@ -1,8 +1,9 @@
 """Benchmark: the pages and API reads on a factory-scale build, against the demo alone.
 
 Run ``python benchmarks/bench_pages.py [--units N] [--measurements N] [--repetitions N]
-[--sqlite-only] [--no-write]``. On each backend (a SQLite file in a temporary folder; a database
-of its own on the PostgreSQL server, dropped at the end) it builds two databases:
+[--sqlite-only | --postgres-only] [--without TEXT] [--no-write]``. On each backend (a SQLite
+file in a temporary folder; a database of its own on the PostgreSQL server, dropped at the end)
+it builds two databases:
 
 - *demo*: the demo alone (``load_demo``); its production build has 5,000 units;
 - *big*: a copy of it plus one more production build of ``--units`` units (250,000 by default)
@@ -103,6 +104,7 @@ CSRF_INPUT = re.compile(r'name="csrftoken"[^>]*value="([^"]+)"')
 SEED = 20_261
 BIG_UNITS = 250_000
 MEASUREMENTS_PER_UNIT = 12  # 3,000,000 measurements at 250,000 units
+WITHOUT: list[str] = []  # labels of the requests left out (--without)
 GOAL_MS = 200.0  # issue 11, point 7: the median of each goal request on the big database
 UNIT_SPACING_S = 62.0  # a unit enters the line about every bottleneck cycle
 CYCLE_CV = 0.15
@@ -738,7 +740,10 @@ def measure(name: str, dbs: Databases, repetitions: int) -> BackendResult:
         "demo": target_of(dbs.demo, demo_build),
         "big": target_of(dbs.big, dbs.load.build_id),
     }
-    plans = {k: probes(t) for k, t in targets.items()}
+    plans = {
+        k: [p for p in probes(t) if not any(w in p.label for w in WITHOUT)]
+        for k, t in targets.items()
+    }
     engines = {"demo": dbs.demo, "big": dbs.big}
     apps = {
         k: create_app(Settings(database_url=str(e.url), demo=True), engine=e)
@@ -870,6 +875,17 @@ def section(results: Mapping[str, Any], backends: Sequence[BackendResult]) -> st
     return "\n".join(lines)
 
 
+def _sqlite_backend(args: argparse.Namespace, backends: list[BackendResult]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        backends.append(
+            run_backend(
+                "SQLite",
+                lambda: sqlite_databases(Path(tmp), args.units, args.seed, args.measurements),
+                args.repetitions,
+            )
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -884,10 +900,19 @@ def main() -> None:
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--postgres-only", action="store_true", help="skip SQLite")
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="leave out the requests whose label holds TEXT (may be repeated)",
+    )
     parser.add_argument(
         "--no-write", action="store_true", help="print the section, leave docs/benchmarks.md"
     )
     args = parser.parse_args()
+    WITHOUT.extend(args.without)
     results: dict[str, Any] = {
         "load": "",
         **report.machine(),
@@ -896,15 +921,11 @@ def main() -> None:
         "repetitions": args.repetitions,
         "seed": args.seed,
     }
-    backends = []
-    with tempfile.TemporaryDirectory() as tmp:
-        backends.append(
-            run_backend(
-                "SQLite",
-                lambda: sqlite_databases(Path(tmp), args.units, args.seed, args.measurements),
-                args.repetitions,
-            )
-        )
+    backends: list[BackendResult] = []
+    if args.postgres_only:
+        print("SQLite skipped (--postgres-only)")
+    else:
+        _sqlite_backend(args, backends)
     pg = Postgres()
     if args.sqlite_only:
         print("PostgreSQL skipped (--sqlite-only)")
