@@ -36,8 +36,10 @@ from bench_pages import SEED, _migrated, add_big_build
 from phasegate.demo import load_demo
 from phasegate.domain.enums import Phase
 from phasegate.domain.policy import SYSTEM
+from phasegate.services.costing import build_cost_by_id
 from phasegate.services.gates import evidence as ev
 from phasegate.services.gates.evaluation import evaluate_gate
+from phasegate.services.products import resolve_product
 from phasegate.store.models import Build, Measurement, Product
 from phasegate.store.uow import UnitOfWork
 
@@ -83,7 +85,7 @@ def _counts(engine: Engine, build_id: int) -> tuple[int, int]:
 
 def _parts(uow: UnitOfWork, build_id: int) -> dict[str, float]:
     """One call of each evidence reader, timed: where the evaluation's time goes."""
-    product = ev.resolve_product(uow, PRODUCT, actor=SYSTEM)
+    product = resolve_product(uow, PRODUCT, actor=SYSTEM)
     builds = ev._builds(uow, product, SYSTEM)
     big = next(b for b in builds if b.id == build_id)
     readers: dict[str, Callable[[], Any]] = {
@@ -92,7 +94,7 @@ def _parts(uow: UnitOfWork, build_id: int) -> dict[str, float]:
         ),
         "first-pass yield": lambda: ev._fpy(uow, big),
         "line performance": lambda: ev._line(uow, big, SYSTEM),
-        "cost (BOM, learning curve, projection)": lambda: ev.build_cost_by_id(
+        "cost (BOM, learning curve, projection)": lambda: build_cost_by_id(
             uow, build_id, actor=SYSTEM
         ),
         "control plan and gauges": lambda: ev._control(uow, product, big, SYSTEM),
