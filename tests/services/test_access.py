@@ -19,6 +19,7 @@ from phasegate.domain.policy import SYSTEM, Principal, Role, Scope
 from phasegate.services import audit_trail, builds, crud, identity, lines, phases, products, quality
 from phasegate.services.access import scoped
 from phasegate.services.crud import Resource
+from phasegate.services.gates import decisions as gate_decisions
 from phasegate.services.read.build import build_overview, build_units
 from phasegate.services.read.feedback import product_feedback
 from phasegate.services.read.findings import product_findings
@@ -44,6 +45,7 @@ from tests.factories import (
     make_revision,
     person,
 )
+from tests.gate_support import empty_evaluation, pass_gate
 
 T0 = dt.datetime(2026, 4, 6, 8, 0, tzinfo=dt.UTC)
 
@@ -132,10 +134,11 @@ def world(uow: UnitOfWork) -> World:
     make_characteristic(uow, b_only, name="gap bonly")
     b_build = make_build(uow, product_id=b_only.id, code="EVT-Beta-2", partner_id=b.partner_id)
     make_finding(uow, b_only, build_id=b_build.id, title="Crack on Beta 2")
-    phases.record_gate_decision(
-        uow, "BONLY", to_phase="pilot", outcome="go", rationale="", actor=SYSTEM
-    )
+    pass_gate(uow, "BONLY", "pilot", decided_by=SYSTEM.name)
     return World(a, b, "SHARED", "BONLY", b_build.id)
+
+
+PILOT_GATE = (Phase.PROTOTYPE, Phase.PILOT)
 
 
 def _ids(page: Any) -> set[int]:
@@ -414,8 +417,8 @@ def test_a_viewer_cannot_create_or_change_anything(uow: UnitOfWork, world: World
         ),
         lambda: crud.update(uow, products.PRODUCTS, shared.id, {"name": "Renamed"}, actor=viewer),
         lambda: record_build_volume(uow, world.a.build_id, _volume(("SN-V1",)), actor=viewer),
-        lambda: phases.record_gate_decision(
-            uow, "SHARED", to_phase="pilot", outcome="go", rationale="", actor=viewer
+        lambda: gate_decisions.open_decision(
+            uow, "SHARED", "pilot", evaluation=empty_evaluation("SHARED", *PILOT_GATE), actor=viewer
         ),
         lambda: identity.create_user(uow, "eve", Role.ADMIN, actor=viewer),
     ]
@@ -428,24 +431,25 @@ def test_a_viewer_cannot_create_or_change_anything(uow: UnitOfWork, world: World
 
 def test_only_a_product_user_decides_the_gate_and_is_named(uow: UnitOfWork, world: World) -> None:
     engineer = person("eng", Role.ENGINEER)
+    evaluation = empty_evaluation("SHARED", *PILOT_GATE)
     with pytest.raises(Forbidden, match=r"eng \(engineer\) may not decide gate"):
-        phases.record_gate_decision(
-            uow, "SHARED", to_phase="pilot", outcome="go", rationale="", actor=engineer
-        )
+        gate_decisions.open_decision(uow, "SHARED", "pilot", evaluation=evaluation, actor=engineer)
     with pytest.raises(Forbidden):
-        phases.record_gate_decision(
-            uow, "SHARED", to_phase="pilot", outcome="go", rationale="", actor=world.a.user
+        gate_decisions.open_decision(
+            uow, "SHARED", "pilot", evaluation=evaluation, actor=world.a.user
         )
     assert phases.gate_history(uow, "SHARED", actor=SYSTEM) == []
-    pm = person("pat", Role.PRODUCT)
-    decision = phases.record_gate_decision(
-        uow, "SHARED", to_phase="pilot", outcome="conditional", rationale="fix S2", actor=pm
-    )
-    assert decision.decided_by == "pat"
+    action = gate_decisions.ActionItem("fix S2", "pat", dt.date(2026, 3, 1))
+    review = pass_gate(
+        uow, "SHARED", "pilot", outcome="conditional", rationale="fix S2", decided_by="pat",
+        actions=(action,),
+    )  # fmt: skip
+    assert review.decision is not None and review.decision["decided_by"] == "pat"
     assert [d.decided_by for d in phases.gate_history(uow, "SHARED", actor=engineer)] == ["pat"]
     assert products.resolve_product(uow, "SHARED", actor=SYSTEM).phase is Phase.PILOT
     events = audit_trail.list_events(uow, actor=engineer, by="pat").items
-    assert [e.entity_type for e in events] == ["products"] and "decided by pat" in events[0].summary
+    moved = [e for e in events if e.entity_type == "products"]
+    assert len(moved) == 1 and "decided by pat" in moved[0].summary
 
 
 def test_the_audit_trail_filters_by_who_acted(uow: UnitOfWork, world: World) -> None:

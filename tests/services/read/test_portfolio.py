@@ -9,7 +9,6 @@ import pytest
 from phasegate.domain.enums import Phase, Severity
 from phasegate.domain.errors import InvalidInput
 from phasegate.domain.policy import Role
-from phasegate.services import phases
 from phasegate.services.read.portfolio import phase_counts, portfolio
 from phasegate.store.uow import UnitOfWork
 from tests.factories import (
@@ -22,6 +21,7 @@ from tests.factories import (
     make_unit,
     person,
 )
+from tests.gate_support import pass_gate
 from tests.services.read.helpers import add_feedback
 
 
@@ -67,9 +67,7 @@ def test_portfolio_counts_per_product(uow: UnitOfWork) -> None:
 def test_portfolio_filters_by_phase(uow: UnitOfWork) -> None:
     make_product(uow, key="ONE")
     make_product(uow, key="TWO")
-    phases.record_gate_decision(
-        uow, "TWO", to_phase="pilot", outcome="go", actor=person("PM"), rationale=""
-    )
+    pass_gate(uow, "TWO", "pilot")
     assert [c.key for c in portfolio(uow, phase="pilot", actor=ACTOR)] == ["TWO"]
     assert [c.key for c in portfolio(uow, phase=" Pilot ", actor=ACTOR)] == ["TWO"]
     assert portfolio(uow, phase="production", actor=ACTOR) == []

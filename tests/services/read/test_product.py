@@ -9,7 +9,7 @@ from sqlalchemy import Engine, insert
 
 from phasegate.domain.enums import BuildStatus, GateOutcome, Phase, Severity
 from phasegate.domain.errors import InvalidInput, NotFound
-from phasegate.services import crud, phases, products
+from phasegate.services import crud, products
 from phasegate.services.read.feedback import product_feedback
 from phasegate.services.read.findings import product_findings
 from phasegate.services.read.product import product_overview
@@ -24,8 +24,8 @@ from tests.factories import (
     make_line,
     make_product,
     make_revision,
-    person,
 )
+from tests.gate_support import pass_gate
 from tests.services.read.helpers import add_feedback, char_stat
 
 
@@ -152,23 +152,17 @@ def test_product_timeline_from_gate_decisions(uow: UnitOfWork) -> None:
     p = make_product(uow, key="TL")
     rev = make_revision(uow, p)
     make_build(uow, product_id=p.id, revision_id=rev.id, start_date="2025-11-03")
-    phases.record_gate_decision(
+    pass_gate(
         uow,
         "TL",
-        to_phase="pilot",
+        "pilot",
         outcome="no_go",
-        actor=person("QA"),
+        decided_by="QA",
         rationale="FPY too low",
         decided_at=dt.datetime(2026, 1, 10, tzinfo=dt.UTC),
     )
-    phases.record_gate_decision(
-        uow,
-        "TL",
-        to_phase="pilot",
-        outcome="go",
-        actor=person("QA"),
-        rationale="",
-        decided_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
+    pass_gate(
+        uow, "TL", "pilot", decided_by="QA", decided_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
     )
 
     o = product_overview(uow, "TL", actor=ACTOR)
