@@ -165,11 +165,15 @@ def section(results: dict[str, Any], backends: list[Result]) -> str:
     lines += [
         "",
         "The counts, sums, out-of-spec counts, allocations and first-attempt counts come from "
-        "the maintained aggregates. Cpk with its within-subgroup sigma and the run-rule "
-        "signals need the judged build's values in time order (one column read per "
-        "characteristic, as the characteristic pages do), and the line performance and "
-        "first-pass yield read the build's station passes: those grow with the one build "
-        "judged, not with the product's history.",
+        "the maintained aggregates and take milliseconds. Two readers take the time, and both "
+        "grow with the one build judged (not with the product's history): the "
+        "characteristics, whose Cpk (within-subgroup sigma) and run-rule signals are computed "
+        "from the build's values in time order, as the characteristic pages compute them; and "
+        "the line performance, which reads the build's station passes for the bottleneck and "
+        "again for the line model the throughput simulation runs. Meeting the goal needs "
+        "what the aggregates do not hold yet: per (build, characteristic) subgroup range sums "
+        "and chart signal counts kept at ingest, and a line model built from the per-station "
+        "cycle time moments of `build_station_stats`.",
         end,
     ]
     return "\n".join(lines)
