@@ -26,8 +26,8 @@ from phasegate.domain.errors import (
 )
 from phasegate.web import auth
 from phasegate.web.assets import AssetFiles
-from phasegate.web.control_plan import router as control_plan_router
 from phasegate.web.characteristics import router as characteristics_router
+from phasegate.web.control_plan import router as control_plan_router
 from phasegate.web.costing import router as costing_router
 from phasegate.web.defects import router as defects_router
 from phasegate.web.gate_decisions import router as gate_decisions_router
@@ -125,9 +125,9 @@ def install_web(app: FastAPI) -> None:
     app.mount("/static", AssetFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
     app.include_router(ingest_router)
+    app.include_router(defects_router)
     app.include_router(line_performance_router)
     app.include_router(what_if_router)
-    app.include_router(defects_router)
     app.include_router(costing_router)
     app.include_router(characteristics_router)
     app.include_router(control_plan_router)
