@@ -11,7 +11,7 @@ from phasegate.api.characteristics import CharacteristicRowOut
 from phasegate.api.costing import CostOut
 from phasegate.api.deps import Acting, GuardedRoute, Uow
 from phasegate.api.errors import READ_ERRORS
-from phasegate.api.line_performance import Code, LineOut, ProductKey, YieldOut
+from phasegate.api.line_performance import Code, LineFigures, ProductKey, YieldOut
 from phasegate.domain.policy import PERMISSION_KEY, Action, Kind, permission
 from phasegate.services.read.build_report import build_report
 
@@ -40,17 +40,17 @@ class DefectGroupOut(BaseModel):
     cost: float
 
 
-class DefectCodeOut(DefectGroupOut):
+class DefectsOfCodeOut(DefectGroupOut):
     code: str
 
 
-class DefectStationOut(DefectGroupOut):
+class DefectsAtStationOut(DefectGroupOut):
     station: str | None = Field(description="Null for defects found at no station.")
 
 
 class DefectsOut(BaseModel):
-    by_code: list[DefectCodeOut]
-    by_station: list[DefectStationOut]
+    by_code: list[DefectsOfCodeOut]
+    by_station: list[DefectsAtStationOut]
 
 
 class BuildReportOut(BaseModel):
@@ -59,7 +59,7 @@ class BuildReportOut(BaseModel):
     build: str
     phase: str
     units: int
-    line: LineOut
+    line: LineFigures
     quality: QualityOut
     defects: DefectsOut
     cost: CostOut

@@ -49,7 +49,7 @@ class StationLineOut(BaseModel):
     fpy: YieldOut
 
 
-class LineOut(BaseModel):
+class LineFigures(BaseModel):
     """The build report's ``line`` object."""
 
     takt_s: float | None = Field(
@@ -159,7 +159,7 @@ class LinePerformanceOut(BaseModel):
     build: str
     product: str
     phase: str
-    line: LineOut
+    line: LineFigures
     detail: LineDetailOut
 
 
