@@ -111,7 +111,15 @@ def test_a_partial_update_after_the_session_ended_loads_the_sign_in_page(
     """HTMX gets ``HX-Redirect``: the whole tab goes to the sign-in page, not the table."""
     build = site.data.pilot_build_id
     sign_in_tab(tab, live_url, Role.VIEWER)
+    # The page's sections load after it (HTMX): count the requests in flight, and end the
+    # session only once every section has its answer, or one loading late would meet it first.
+    tab.add_init_script(
+        "window.__pending = 0;"
+        "document.addEventListener('htmx:beforeRequest', () => window.__pending++);"
+        "document.addEventListener('htmx:afterRequest', () => window.__pending--);"
+    )
     tab.goto(f"{live_url}/builds/{build}", wait_until="networkidle")
+    tab.wait_for_function("() => window.__pending === 0")
     with site.engine.begin() as conn:
         conn.execute(delete(WebSession))  # signed out elsewhere, e.g. by an administrator
     tab.select_option("select[name=status]", "failed")
