@@ -19,13 +19,12 @@ import functools
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from phasegate.api.types import NOT_BLANK, RecordId, StorableText, text
-from phasegate.domain.enums import AuditAction, GateOutcome, Phase
-from phasegate.domain.phases import needs_rationale
+from phasegate.api.types import RecordId, text
+from phasegate.domain.enums import AuditAction
 from phasegate.services import phases
-from phasegate.services.crud import TEXT_MAX_LENGTH, Computed, FieldSpec, Resource
+from phasegate.services.crud import Computed, FieldSpec, Resource
 
 
 class Input(BaseModel):
@@ -187,35 +186,6 @@ def _output_field(spec: FieldSpec) -> Any:
 
 
 # --- gate decisions, audit trail, health ------------------------------------------------------
-
-
-# The outcomes that need a written rationale; the schema says so with an if/then.
-_EXPLAINED = [outcome.value for outcome in GateOutcome if needs_rationale(outcome)]
-Rationale = Annotated[str, Field(max_length=TEXT_MAX_LENGTH), StorableText()]
-
-
-class GateDecisionCreate(Input):
-    """A decision at a gate; a ``no_go`` or ``conditional`` needs a ``rationale``, not blank.
-
-    There is no ``decided_by``: the decision is the token's user's, and a body that names
-    someone is refused (422), as every unknown field is."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "if": {"properties": {"outcome": {"enum": [*_EXPLAINED]}}, "required": ["outcome"]},
-            "then": {
-                "required": ["rationale"],
-                "properties": {"rationale": {"minLength": 1, "pattern": NOT_BLANK}},
-            },
-        }
-    )
-
-    to_phase: Phase = Field(description="The gate: the phase the product would move into.")
-    outcome: GateOutcome
-    rationale: Rationale = Field(
-        "", description=f"Why; required, and not blank, for {' and '.join(_EXPLAINED)}."
-    )
-    decided_at: AwareDatetime | None = Field(None, description="Defaults to now.")
 
 
 GateDecisionOut = out_schema(phases.GATE_DECISIONS)

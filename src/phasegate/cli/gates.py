@@ -15,8 +15,8 @@ from phasegate.cli.output import OutputFormat, console, emit_rows, write_json
 from phasegate.domain.enums import Phase
 
 HELP = (
-    "Stage gates: evaluate a product's next gate on its evidence (go, no go or a conditional "
-    "go, criterion by criterion)."
+    "Stage gates: evaluate a product's next gate on its evidence; open a review of it, sign "
+    "off by role, waive criteria with a reason and decide (the only way a phase changes)."
 )
 
 gates_app = typer.Typer(help=HELP, no_args_is_help=True)

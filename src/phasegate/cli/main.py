@@ -101,8 +101,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "gates": (
         "phasegate.cli.gates",
-        "Stage gates: evaluate a product's next gate on its evidence (go, no go or a "
-        "conditional go, criterion by criterion).",
+        "Stage gates: evaluate a product's next gate on its evidence; open a review of it, sign "
+        "off by role, waive criteria with a reason and decide (the only way a phase changes).",
     ),
     "users": ("phasegate.cli.users", "Users: who signs in, with which role (admin only)."),
     "tokens": (
