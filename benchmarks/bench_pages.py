@@ -867,8 +867,8 @@ def section(results: Mapping[str, Any], backends: Sequence[BackendResult]) -> st
         "header) from the same index. The serial search is one query without a count (the page "
         "says whether more match): on PostgreSQL a trigram index (`pg_trgm`) on lower(serial) "
         "finds the matches; on SQLite, which has no such index in its standard build without a "
-        "virtual table, the search reads the build's serial index in C with `LIKE` (Python "
-        "folds the case only of serials beyond ASCII), so it still grows with the build (its "
+        "virtual table, the search reads the build's serial index in C with `LIKE` (serials "
+        "are printable ASCII, whose case `LIKE` folds), so it still grows with the build (its "
         "ratio big / demo above).",
         END,
     ]
